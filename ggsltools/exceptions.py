@@ -1,0 +1,55 @@
+"""Exceptions and warnings raised by ggsltools.
+
+Every error the library raises on purpose is a subclass of `GGSLToolsError`, and
+every message names the file, column, key or value that was wrong, so that a user
+can fix the input without reading a traceback.
+"""
+
+from astropy.utils.exceptions import AstropyUserWarning
+
+__all__ = [
+    "GGSLToolsError",
+    "InputError",
+    "ModelFormatError",
+    "PluginError",
+    "GGSLToolsWarning",
+    "PluginWarning",
+    "ModelFormatWarning",
+]
+
+
+class GGSLToolsError(Exception):
+    """Base class of all the errors ggsltools raises on purpose."""
+
+
+class InputError(GGSLToolsError, ValueError):
+    """An input value, file, column or configuration key is invalid.
+
+    The message names the offending input (file path, column name, key or value).
+    """
+
+
+class ModelFormatError(InputError):
+    """A lens-model file (LensTool ``.par``, potfile, deflection map) cannot be read.
+
+    The message names the file and, where known, the line.
+    """
+
+
+class PluginError(GGSLToolsError, LookupError):
+    """A plugin is missing, cannot be loaded or does not implement its interface.
+
+    The message lists the plugins that are installed for the group asked for.
+    """
+
+
+class GGSLToolsWarning(AstropyUserWarning):
+    """Base class of the warnings ggsltools emits."""
+
+
+class PluginWarning(GGSLToolsWarning):
+    """A plugin could not be loaded and was skipped, or two plugins share a name."""
+
+
+class ModelFormatWarning(GGSLToolsWarning):
+    """A lens-model file holds something that was ignored (an unknown keyword, say)."""
