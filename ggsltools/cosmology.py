@@ -42,10 +42,11 @@ def distance_ratio(z_lens, z_source, *, cosmology=DEFAULT_COSMOLOGY):
     bad = ~np.isfinite(zs) | (zs <= z_lens)
     if np.any(bad):
         value = zs[bad].flat[0] if zs.ndim else float(zs)
-        raise InputError(
-            f"z_source={value} is not larger than the lens redshift z_lens={z_lens}"
-        )
-    d_ls = cosmology.angular_diameter_distance_z1z2(z_lens, zs)
+        raise InputError(f"z_source={value} is not larger than the lens redshift z_lens={z_lens}")
     d_s = cosmology.angular_diameter_distance(zs)
+    try:
+        d_ls = cosmology.angular_diameter_distance(z_lens, zs)
+    except TypeError:  # astropy < 7.1 takes one redshift; the two-redshift form had its own name
+        d_ls = cosmology.angular_diameter_distance_z1z2(z_lens, zs)
     ratio = (d_ls / d_s).decompose().value
     return float(ratio) if np.ndim(ratio) == 0 else ratio

@@ -9,12 +9,12 @@ from astropy.utils.exceptions import AstropyUserWarning
 
 __all__ = [
     "GGSLToolsError",
+    "GGSLToolsWarning",
     "InputError",
     "ModelFormatError",
-    "PluginError",
-    "GGSLToolsWarning",
-    "PluginWarning",
     "ModelFormatWarning",
+    "PluginError",
+    "PluginWarning",
 ]
 
 

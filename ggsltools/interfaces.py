@@ -21,18 +21,17 @@ from dataclasses import dataclass, field
 import astropy.units as u
 import numpy as np
 from astropy.coordinates import SkyCoord
-from astropy.nddata import NDData
 from astropy.table import QTable
 
 from .cosmology import DEFAULT_COSMOLOGY, distance_ratio
 from .exceptions import InputError
 
 __all__ = [
+    "Classifier",
+    "InjectionResult",
+    "Injector",
     "LensModel",
     "SourcePopulation",
-    "Injector",
-    "InjectionResult",
-    "Classifier",
     "Trainer",
 ]
 
@@ -43,9 +42,7 @@ def _as_arcsec(value, name):
         try:
             return value.to_value(u.arcsec).astype(float, copy=False)
         except u.UnitConversionError:
-            raise InputError(
-                f"{name} must be an angle, got a quantity in {value.unit}"
-            ) from None
+            raise InputError(f"{name} must be an angle, got a quantity in {value.unit}") from None
     return np.asarray(value, dtype=float)
 
 
@@ -411,10 +408,8 @@ class Classifier(abc.ABC):
 
         if batch_size < 1:
             raise InputError(f"batch_size={batch_size} must be a positive integer")
-        stack = extract_cutouts(
-            images, catalogue, size=self.cutout_size, bands=self.bands
-        )
-        data = stack["cutouts"]
+        stack = extract_cutouts(images, catalogue, size=self.cutout_size, bands=self.bands)
+        data = stack.data
         probability = np.empty(len(data), dtype=float)
         starts = range(0, len(data), batch_size)
         if progress:
@@ -422,12 +417,10 @@ class Classifier(abc.ABC):
 
             starts = tqdm(starts, desc="classify", unit="batch")
         for start in starts:
-            probability[start : start + batch_size] = self.predict(
-                data[start : start + batch_size]
-            )
+            probability[start : start + batch_size] = self.predict(data[start : start + batch_size])
         out = QTable(catalogue, copy=True)
         out["probability"] = probability
-        out["complete"] = stack["complete"]
+        out["complete"] = stack.meta["complete"]
         out.meta["classifier"] = repr(self)
         return out
 

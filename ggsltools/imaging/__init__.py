@@ -1,0 +1,3 @@
+"""Images: multi-band image sets, cutouts (and, later, PSFs and convolution)."""
+
+__all__ = []

@@ -1,0 +1,106 @@
+"""The conformance kit passes correct plugins and names what a broken one gets wrong."""
+
+import astropy.units as u
+import numpy as np
+import pytest
+from astropy.nddata import NDData
+from astropy.table import QTable
+
+from ggsltools.exceptions import InputError
+from ggsltools.interfaces import Classifier, InjectionResult, Injector, SourcePopulation
+from ggsltools.testing import (
+    check_classifier,
+    check_injector,
+    check_lens_model,
+    check_source_population,
+)
+
+
+def test_lens_model_kit_passes_a_correct_model(sis):
+    check_lens_model(sis, z_source=2.0)
+
+
+def test_lens_model_kit_catches_wrong_hessian_and_scaling(sis):
+    class WrongHessian(type(sis)):
+        def hessian_arcsec(self, x, y, *, z_source, step=1e-3):
+            return 2 * super().hessian_arcsec(x, y, z_source=z_source, step=step)
+
+    class NoScaling(type(sis)):
+        def deflection_arcsec(self, x, y, *, z_source):
+            r = np.hypot(x, y)
+            return np.stack([x / r, y / r])
+
+    with pytest.raises(AssertionError, match="disagrees with finite differences"):
+        check_lens_model(WrongHessian(), z_source=2.0)
+    with pytest.raises(AssertionError, match="does not scale with D_LS/D_S"):
+        check_lens_model(NoScaling(), z_source=2.0)
+
+
+class Gaussians(SourcePopulation):
+    bands = ("F606W", "F814W")
+
+    def __init__(self, *, flux_error=1.0):
+        self.flux_error = flux_error
+
+    def sample(self, n, *, z_min, rng):
+        table = QTable()
+        table["z"] = rng.uniform(z_min, z_min + 2, n)
+        mag = rng.uniform(24, 26, n)
+        table["mag_F606W"] = (mag + 0.3) * u.ABmag
+        table["mag_F814W"] = mag * u.ABmag
+        table["sigma"] = rng.uniform(0.1, 0.3, n) * u.arcsec
+        return table
+
+    def render(self, row, x, y, *, band):
+        if band not in self.bands:
+            raise InputError(f"unknown band {band!r}")
+        s = row["sigma"].to_value(u.arcsec)
+        flux = self.flux_error * 10 ** (-0.4 * row[f"mag_{band}"].value)
+        return flux / (2 * np.pi * s**2) * np.exp(-(x**2 + y**2) / (2 * s**2))
+
+
+def test_source_kit_passes_and_catches_wrong_normalisation():
+    check_source_population(Gaussians())
+    with pytest.raises(AssertionError, match=r"integrates to .* expected 10"):
+        check_source_population(Gaussians(flux_error=1.1))
+
+
+class Adder(Injector):
+    def __init__(self, *, in_place=False):
+        self.in_place = in_place
+
+    def inject(self, images, lens_model, lens_row, source_row, *, rng):
+        out = {}
+        for band, image in images.items():
+            data = image.data if self.in_place else image.data.copy()
+            data[10:20, 10:20] += rng.uniform(1, 2)
+            out[band] = NDData(data, wcs=image.wcs)
+        record = QTable({"theta_E": [1.0] * u.arcsec, "z_lens": [0.3], "z_source": [2.0]})
+        return InjectionResult(out, record)
+
+
+def test_injector_kit(images, sis):
+    check_injector(Adder(), images, sis, None, None)
+    with pytest.raises(AssertionError, match="modified in place"):
+        check_injector(Adder(in_place=True), images, sis, None, None)
+
+
+class Constant(Classifier):
+    bands = ("F814W",)
+    cutout_size = 8
+
+    def __init__(self, *, value=0.5, check=True):
+        self.value, self.check = value, check
+
+    def predict(self, cutouts):
+        if self.check:
+            cutouts = self.check_cutouts(cutouts)
+        return np.full(len(cutouts), self.value)
+
+
+def test_classifier_kit():
+    check_classifier(Constant())
+    with pytest.raises(AssertionError, match="outside \\[0, 1\\]"):
+        check_classifier(Constant(value=1.5))
+    with pytest.raises(AssertionError, match="wrong shape does not raise InputError"):
+        check_classifier(Constant(check=False))
