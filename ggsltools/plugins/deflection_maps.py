@@ -662,18 +662,23 @@ class DeflectionMapModel(LensModel):
         j0 = np.minimum(py.astype(np.intp), ny - 2)
         fx = px - i0
         fy = py - j0
-        k = j0 * nx + i0
-        w00 = (1 - fx) * (1 - fy)
-        w10 = fx * (1 - fy)
-        w01 = (1 - fx) * fy
-        w11 = fx * fy
-        k10 = k + 1
-        k01 = k + nx
+        gx = 1.0 - fx
+        gy = 1.0 - fy
+        k00 = j0 * nx + i0
+        k10 = k00 + 1
+        k01 = k00 + nx
         k11 = k01 + 1
-        return [
-            w00 * f.take(k) + w10 * f.take(k10) + w01 * f.take(k01) + w11 * f.take(k11)
-            for f in fields
-        ]
+        out = []
+        for f in fields:
+            low = gx * f.take(k00)
+            low += fx * f.take(k10)
+            low *= gy
+            high = gx * f.take(k01)
+            high += fx * f.take(k11)
+            high *= fy
+            low += high
+            out.append(low)
+        return out
 
     def deflection_arcsec(self, x, y, *, z_source):
         """Deflection at tangent-plane positions, interpolated from the maps.
