@@ -346,8 +346,9 @@ class DeflectionMapModel(LensModel):
         wcs = self._wcs
         reference = wcs.pixel_to_world(*(wcs.wcs.crpix - 1))
         at_reference = self.center.separation(reference).to_value(u.arcsec) < 1e-6
-        plain_tan = all(c.endswith("-TAN") for c in wcs.wcs.ctype) and not (
-            wcs.sip or wcs.cpdis1 or wcs.cpdis2 or wcs.det2im1 or wcs.det2im2
+        distortions = (wcs.sip, wcs.cpdis1, wcs.cpdis2, wcs.det2im1, wcs.det2im2)
+        plain_tan = all(c.endswith("-TAN") for c in wcs.wcs.ctype) and all(
+            d is None for d in distortions
         )
         if at_reference and plain_tan:
             pc = wcs.wcs.crpix - 1.0
@@ -377,21 +378,35 @@ class DeflectionMapModel(LensModel):
                 raise InputError(f"{self._name}: pixel_scale is only used with units='pixel'")
             to_frame = self._unit_axes()
         to_frame = to_frame / self.normalisation_ratio
-        gx = to_frame[0, 0] * ax + to_frame[0, 1] * ay
-        gy = to_frame[1, 0] * ax + to_frame[1, 1] * ay
-        # Second derivatives from centred differences between nodes, chained to x, y.
-        m = self._pix_of_xy
-        dgx_dj, dgx_di = np.gradient(gx)
-        dgy_dj, dgy_di = np.gradient(gy)
-        xx = dgx_di * m[0, 0] + dgx_dj * m[1, 0]
-        xy_a = dgx_di * m[0, 1] + dgx_dj * m[1, 1]
-        yx = dgy_di * m[0, 0] + dgy_dj * m[1, 0]
-        yy = dgy_di * m[0, 1] + dgy_dj * m[1, 1]
-        fields = [gx, gy, xx, 0.5 * (xy_a + yx), yy]
+        self._alpha = (
+            to_frame[0, 0] * ax + to_frame[0, 1] * ay,
+            to_frame[1, 0] * ax + to_frame[1, 1] * ay,
+        )
+        self._alpha_fields = self._prepare(self._alpha)
+        self._hessian_fields = None
+
+    def _prepare(self, grids):
+        """What `_interpolate` needs for 2-D grids: flat copies or spline coefficients."""
         if self._interpolation == "linear":
-            self._fields = [np.ascontiguousarray(f).ravel() for f in fields]
-        else:
-            self._fields = [ndimage.spline_filter(f, order=3, mode="mirror") for f in fields]
+            return [np.ascontiguousarray(g).ravel() for g in grids]
+        return [ndimage.spline_filter(g, order=3, mode="mirror") for g in grids]
+
+    def _hessian_grids(self):
+        """psi_xx, psi_xy, psi_yy on the nodes, for D_LS/D_S = 1, computed on first use.
+
+        Centred differences between nodes (one-sided at the edges), chained from the
+        pixel axes to x and y.
+        """
+        if self._hessian_fields is None:
+            m = self._pix_of_xy  # m[k, l] = d(pixel axis k) / d(x or y)
+            dgx_dj, dgx_di = np.gradient(self._alpha[0])
+            dgy_dj, dgy_di = np.gradient(self._alpha[1])
+            xx = dgx_di * m[0, 0] + dgx_dj * m[1, 0]
+            xy = dgx_di * m[0, 1] + dgx_dj * m[1, 1]
+            yx = dgy_di * m[0, 0] + dgy_dj * m[1, 0]
+            yy = dgy_di * m[0, 1] + dgy_dj * m[1, 1]
+            self._hessian_fields = self._prepare((xx, 0.5 * (xy + yx), yy))
+        return self._hessian_fields
 
     def _unit_axes(self):
         """Unit vectors of the pixel axes in the tangent-plane frame (as columns)."""
@@ -705,7 +720,7 @@ class DeflectionMapModel(LensModel):
         x = np.asarray(x, dtype=float)
         y = np.asarray(y, dtype=float)
         px, py, outside = self._pixels(x, y)
-        ax, ay = self._interpolate(self._fields[:2], px, py)
+        ax, ay = self._interpolate(self._alpha_fields, px, py)
         alpha = np.stack([ax, ay])
         alpha *= ratio
         if outside is not None:
@@ -741,7 +756,7 @@ class DeflectionMapModel(LensModel):
         x = np.asarray(x, dtype=float)
         y = np.asarray(y, dtype=float)
         px, py, outside = self._pixels(x, y)
-        hessian = np.stack(self._interpolate(self._fields[2:], px, py))
+        hessian = np.stack(self._interpolate(self._hessian_grids(), px, py))
         hessian *= ratio
         if outside is not None:
             hessian = np.where(outside, 0.0, hessian)

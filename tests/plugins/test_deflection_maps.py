@@ -468,3 +468,33 @@ def test_writer_checks(tmp_path, sis):
         write_deflection_maps(
             sis, tmp_path / "p.fits", tmp_path / "q.fits", **{**kwargs, "xmax": -5}
         )
+
+
+@pytest.mark.parametrize("interpolation", ["linear", "cubic"])
+def test_centre_away_from_the_map_reference(tmp_path, sis, interpolation):
+    xp, yp = write_deflection_maps(
+        sis,
+        tmp_path / "x.fits",
+        tmp_path / "y.fits",
+        z_source=2.0,
+        npix=161,
+        xmin=-20,
+        xmax=20,
+        ymin=-20,
+        ymax=20,
+        dtype=np.float64,
+    )
+    # a frame centred 6" West and 4" North of the map reference: the lens moves by
+    # (-6, -4) arcsec in it
+    offset = SkyCoord(CENTER.ra - 6 * u.arcsec / np.cos(CENTER.dec.rad), CENTER.dec + 4 * u.arcsec)
+    model = DeflectionMapModel.read(
+        xp, yp, z_lens=Z_LENS, center=offset, interpolation=interpolation
+    )
+    assert model.center is offset
+    shifted = SIS(sis.theta_e, x0=sis.x0 - 6, y0=sis.y0 - 4, z_lens=Z_LENS, center=offset)
+    x, y = np.array([0.0, 5.0, -9.0, 8.0]), np.array([6.0, -7.0, 2.0, 9.0])
+    np.testing.assert_allclose(
+        model.deflection_arcsec(x, y, z_source=3.0),
+        shifted.deflection_arcsec(x, y, z_source=3.0),
+        rtol=3e-3,
+    )
