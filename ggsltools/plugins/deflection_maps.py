@@ -36,7 +36,12 @@ from ..cosmology import DEFAULT_COSMOLOGY
 from ..exceptions import InputError, ModelFormatError, ModelFormatWarning
 from ..interfaces import LensModel
 
-__all__ = ["DeflectionMapModel", "write_deflection_maps", "NORMALISATION_KEYWORDS"]
+__all__ = [
+    "DeflectionMapModel",
+    "write_deflection_maps",
+    "lenstool_grid_wcs",
+    "NORMALISATION_KEYWORDS",
+]
 
 log = logging.getLogger("ggsltools")
 
@@ -87,8 +92,8 @@ def _sky_offsets_arcsec(coords, center):
     return np.asarray(x, dtype=float), np.asarray(y, dtype=float)
 
 
-def _read_map(path):
-    """Return (float64 data, header, WCS) of the first HDU holding data in ``path``."""
+def _read_map(path, *, need_wcs=True):
+    """Return (float64 data, header, WCS or None) of the first HDU holding data."""
     path = Path(path)
     if not path.is_file():
         raise InputError(f"deflection map {path} does not exist")
@@ -108,6 +113,8 @@ def _read_map(path):
             f"deflection map {path} has {data.ndim} dimensions (shape {data.shape}); "
             "a deflection map must be a 2-D image"
         )
+    if not need_wcs:
+        return data, header, None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FITSFixedWarning)
         try:
@@ -428,6 +435,7 @@ class DeflectionMapModel(LensModel):
         center=None,
         interpolation="linear",
         outside="raise",
+        wcs=None,
     ):
         """Read a pair of deflection maps from FITS files.
 
@@ -461,6 +469,10 @@ class DeflectionMapModel(LensModel):
             Interpolation between nodes.
         outside : {'raise', 'zero'}, optional
             What positions beyond the maps get.
+        wcs : `~astropy.wcs.WCS`, optional
+            Grid of the maps, used instead of their headers' WCS. Some LensTool
+            versions write CRPIX half a pixel off; `lenstool_grid_wcs` rebuilds the
+            grid from the ``champ`` section of the ``.par`` file.
 
         Returns
         -------
@@ -477,8 +489,8 @@ class DeflectionMapModel(LensModel):
         """
         x_path, y_path = Path(x_path), Path(y_path)
         name = f"deflection maps {x_path} / {y_path}"
-        ax, hx, wx = _read_map(x_path)
-        ay, hy, wy = _read_map(y_path)
+        ax, hx, wx = _read_map(x_path, need_wcs=wcs is None)
+        ay, hy, wy = _read_map(y_path, need_wcs=wcs is None)
         if ax.shape != ay.shape:
             raise ModelFormatError(
                 f"deflection maps differ in shape: {x_path} is {ax.shape}, {y_path} is {ay.shape}"
@@ -491,7 +503,9 @@ class DeflectionMapModel(LensModel):
                     f"deflection map {path} holds {int(bad.sum())} NaN or infinite values "
                     f"(first at row {row}, column {col}, 0-based)"
                 )
-        _check_same_grid(wx, wy, ax.shape, x_path, y_path)
+        if wcs is None:
+            _check_same_grid(wx, wy, ax.shape, x_path, y_path)
+            wcs = wx
 
         header_norm = _header_normalisation(hx, x_path)
         z_norm, ratio, origin = None, None, None
@@ -523,7 +537,7 @@ class DeflectionMapModel(LensModel):
         model._setup(
             ax,
             ay,
-            wx,
+            wcs,
             z_lens=z_lens,
             normalisation=(z_norm, ratio, origin),
             units=units,
@@ -858,10 +872,9 @@ def write_deflection_maps(
     npix = int(npix)
     xmin, xmax = _angle_arcsec(xmin, "xmin"), _angle_arcsec(xmax, "xmax")
     ymin, ymax = _angle_arcsec(ymin, "ymin"), _angle_arcsec(ymax, "ymax")
-    if not (xmax > xmin and ymax > ymin):
-        raise InputError(
-            f"the field xmin={xmin}, xmax={xmax}, ymin={ymin}, ymax={ymax} arcsec is empty"
-        )
+    wcs = lenstool_grid_wcs(
+        model.center, shape=(npix, npix), xmin=xmin, xmax=xmax, ymin=ymin, ymax=ymax
+    )
     ratio = model.distance_ratio(z_source)
     x_path, y_path = Path(x_path), Path(y_path)
     for path in (x_path, y_path):
@@ -875,19 +888,7 @@ def write_deflection_maps(
     gx, gy = np.meshgrid(xs, ys)
     alpha = model.deflection_arcsec(gx, gy, z_source=float(z_source))
 
-    center = model.center.transform_to(ICRS())
-    header = fits.Header()
-    header["CTYPE1"] = ("RA---TAN", "x = -dRA cos(Dec0), towards the West")
-    header["CRVAL1"] = (center.ra.deg, "[deg] reference point")
-    header["CRPIX1"] = (1.0 - xmin / dx, "pixel of the reference point")
-    header["CDELT1"] = (-dx / 3600.0, "[deg] node spacing")
-    header["CUNIT1"] = "deg"
-    header["CTYPE2"] = ("DEC--TAN", "y = dDec")
-    header["CRVAL2"] = (center.dec.deg, "[deg] reference point")
-    header["CRPIX2"] = (1.0 - ymin / dy, "pixel of the reference point")
-    header["CDELT2"] = (dy / 3600.0, "[deg] node spacing")
-    header["CUNIT2"] = "deg"
-    header["RADESYS"] = "ICRS"
+    header = wcs.to_header()
     header["BUNIT"] = ("arcsec", "deflection along the pixel axis")
     header["ZLENS"] = (model.z_lens, "lens redshift")
     header["ZSOURCE"] = (float(z_source), "source redshift of these deflections")
@@ -913,3 +914,55 @@ def write_deflection_maps(
         ratio,
     )
     return x_path, y_path
+
+
+def lenstool_grid_wcs(center, *, shape, xmin, xmax, ymin, ymax):
+    """The WCS of a LensTool map on its ``champ`` field.
+
+    LensTool puts map nodes at x_i = xmin + i (xmax - xmin)/(nx - 1) and
+    y_j = ymin + j (ymax - ymin)/(ny - 1) in its relative frame (both edges
+    included) and labels them RA---TAN/DEC--TAN with CRVAL = the reference point and
+    CDELT1 < 0 (x grows towards the West).
+
+    Parameters
+    ----------
+    center : `~astropy.coordinates.SkyCoord`
+        The reference point (``runmode`` ``reference 3 RA DEC``); written in ICRS.
+    shape : tuple of int
+        (ny, nx), the number of rows and columns (``dpl`` maps are square).
+    xmin, xmax, ymin, ymax : `~astropy.units.Quantity` or float
+        Field limits in the relative frame (angles, or plain numbers in arcsec).
+
+    Returns
+    -------
+    wcs : `~astropy.wcs.WCS`
+
+    Raises
+    ------
+    InputError
+        If the field is empty, a side has fewer than 2 nodes, or ``center`` is not
+        a single sky position.
+    """
+    if not isinstance(center, SkyCoord) or not center.isscalar:
+        raise InputError(f"center={center!r} must be a single SkyCoord")
+    ny, nx = (int(n) for n in shape)
+    if min(nx, ny) < 2:
+        raise InputError(f"shape={shape} must have at least 2 nodes along each axis")
+    xmin, xmax = _angle_arcsec(xmin, "xmin"), _angle_arcsec(xmax, "xmax")
+    ymin, ymax = _angle_arcsec(ymin, "ymin"), _angle_arcsec(ymax, "ymax")
+    if not (xmax > xmin and ymax > ymin):
+        raise InputError(
+            f"the field xmin={xmin}, xmax={xmax}, ymin={ymin}, ymax={ymax} arcsec is empty"
+        )
+    dx = (xmax - xmin) / (nx - 1)
+    dy = (ymax - ymin) / (ny - 1)
+    center = center.transform_to(ICRS())
+    wcs = WCS(naxis=2)
+    wcs.wcs.ctype = ["RA---TAN", "DEC--TAN"]
+    wcs.wcs.cunit = ["deg", "deg"]
+    wcs.wcs.crval = [center.ra.deg, center.dec.deg]
+    wcs.wcs.crpix = [1.0 - xmin / dx, 1.0 - ymin / dy]
+    wcs.wcs.cdelt = [-dx / 3600.0, dy / 3600.0]
+    wcs.wcs.radesys = "ICRS"
+    wcs.pixel_shape = (nx, ny)
+    return wcs

@@ -12,7 +12,11 @@ from astropy.wcs import WCS
 from ggsltools.cosmology import DEFAULT_COSMOLOGY, distance_ratio
 from ggsltools.exceptions import InputError, ModelFormatError, ModelFormatWarning
 from ggsltools.interfaces import LensModel
-from ggsltools.plugins.deflection_maps import DeflectionMapModel, write_deflection_maps
+from ggsltools.plugins.deflection_maps import (
+    DeflectionMapModel,
+    lenstool_grid_wcs,
+    write_deflection_maps,
+)
 
 Z_LENS = 0.35
 CENTER = SkyCoord(342.18 * u.deg, -44.53 * u.deg)
@@ -498,3 +502,30 @@ def test_centre_away_from_the_map_reference(tmp_path, sis, interpolation):
         shifted.deflection_arcsec(x, y, z_source=3.0),
         rtol=3e-3,
     )
+
+
+def test_grid_wcs_replaces_a_header_off_by_half_a_pixel(tmp_path, sis):
+    xp, yp = write_deflection_maps(
+        sis,
+        tmp_path / "x.fits",
+        tmp_path / "y.fits",
+        z_source=2.0,
+        npix=81,
+        xmin=-20,
+        xmax=20,
+        ymin=-20,
+        ymax=20,
+    )
+    for path in (xp, yp):  # what some LensTool versions write
+        with fits.open(path, mode="update") as hdul:
+            hdul[0].header["CRPIX2"] -= 0.5
+    grid = lenstool_grid_wcs(CENTER, shape=(81, 81), xmin=-20, xmax=20, ymin=-20, ymax=20)
+    assert grid.wcs.cdelt[0] < 0 and grid.wcs.crpix[0] == pytest.approx(41.0)
+    x, y = np.array([3.0, -7.0, 12.0]), np.array([-5.0, 8.0, 11.0])
+    expected = sis.deflection_arcsec(x, y, z_source=2.0)
+    fixed = DeflectionMapModel.read(xp, yp, z_lens=Z_LENS, wcs=grid)
+    np.testing.assert_allclose(fixed.deflection_arcsec(x, y, z_source=2.0), expected, rtol=1e-2)
+    shifted = DeflectionMapModel.read(xp, yp, z_lens=Z_LENS)
+    assert not np.allclose(shifted.deflection_arcsec(x, y, z_source=2.0), expected, rtol=1e-2)
+    with pytest.raises(InputError, match="empty"):
+        lenstool_grid_wcs(CENTER, shape=(5, 5), xmin=1, xmax=-1, ymin=0, ymax=1)
