@@ -508,6 +508,12 @@ class DeflectionMapModel(LensModel):
             wcs = wx
 
         header_norm = _header_normalisation(hx, x_path)
+        header_norm_y = _header_normalisation(hy, y_path)
+        if header_norm_y is not None and header_norm_y != header_norm:
+            raise ModelFormatError(
+                f"deflection maps {x_path} and {y_path} state different normalisations: "
+                f"{header_norm} and {header_norm_y} (keyword, value)"
+            )
         z_norm, ratio, origin = None, None, None
         if isinstance(normalisation_z_source, str):
             if normalisation_z_source != "header":

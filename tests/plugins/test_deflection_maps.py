@@ -380,6 +380,8 @@ def test_header_ratio_keyword_and_conflicts(tmp_path):
     )
     with pytest.warns(ModelFormatWarning, match="another cosmology"):
         DeflectionMapModel.read(xp2, yp2, z_lens=Z_LENS, cosmology=DEFAULT_COSMOLOGY)
+    with pytest.raises(ModelFormatError, match=r"x.fits and .*y2.fits state different"):
+        DeflectionMapModel.read(xp, yp2, z_lens=Z_LENS)
 
 
 # -- bad input ---------------------------------------------------------------------------
