@@ -156,3 +156,14 @@ def test_third_party_package_is_discovered(tmp_path, monkeypatch):
     finally:
         sys.modules.pop("ggsl_gaussian", None)
         registry.refresh()
+
+
+def test_builtin_plugins_load_and_conform():
+    """Every plugin ggsltools itself declares loads and implements its interface."""
+    table = registry.plugin_table()
+    builtin = table[table["distribution"] == "ggsltools"]
+    assert len(builtin) > 0
+    assert {row["name"]: row["status"] for row in builtin} == {
+        row["name"]: "ok" for row in builtin
+    }
+    assert "lenstool-maps" in registry.available_plugins("lens_models")
