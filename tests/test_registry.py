@@ -163,7 +163,5 @@ def test_builtin_plugins_load_and_conform():
     table = registry.plugin_table()
     builtin = table[table["distribution"] == "ggsltools"]
     assert len(builtin) > 0
-    assert {row["name"]: row["status"] for row in builtin} == {
-        row["name"]: "ok" for row in builtin
-    }
+    assert {row["name"]: row["status"] for row in builtin} == {row["name"]: "ok" for row in builtin}
     assert "lenstool-maps" in registry.available_plugins("lens_models")
