@@ -77,7 +77,7 @@ _POTENTIEL_KEYS = {
     "ellipticite_mass", "ellipticity_mass", "ellip_pot", "ellipticite_pot",
     "ellipticity_potential", "angle_pos", "core_radius", "core_radius_kpc",
     "scale_radius", "scale_radius_kpc", "cut_radius", "cut_radius_kpc", "v_disp",
-    "z_lens", "mag", "concentration", "gamma", "lum", "identity", "name",
+    "z_lens", "mag", "concentration", "gamma", "kappa", "lum", "identity", "name",
 }
 _POTFILE_KEYS = {
     "filein", "type", "profil", "zlens", "z_lens", "mag0", "select", "core",
