@@ -187,7 +187,7 @@ def dimensionless_distance(cosmology, z1, z2=None):
     elif z1 >= z2:
         return 0.0
     else:
-        d = cosmology.angular_diameter_distance_z1z2(z1, z2)
+        d = cosmology.angular_diameter_distance(z1, z2)
     return float((d / cosmology.hubble_distance).decompose())
 
 
