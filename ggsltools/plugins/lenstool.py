@@ -1,0 +1,209 @@
+"""Lens-model plugins: LensTool parameter files and analytic composite lenses.
+
+- `LensToolParModel` (entry point ``lenstool-par``): every potential of a LensTool
+  ``.par`` file, summed with LensTool's own conventions and constants;
+- `AnalyticLensModel` (entry point ``analytic``): a sum of SIS, SIE, dPIE, NFW and
+  external-shear components given in Python, for tests, demos and toy lenses.
+
+Both have analytic second derivatives of the potential.
+"""
+
+import math
+
+import astropy.units as u
+import numpy as np
+from astropy.coordinates import SkyCoord
+
+from ..cosmology import DEFAULT_COSMOLOGY
+from ..exceptions import InputError
+from ..interfaces import LensModel
+from ..lensing import profiles
+from ..lensing.lenstool import (
+    dimensionless_distance,
+    lenstool_b0,
+    read_par,
+    sum_deflection,
+    sum_hessian,
+)
+
+__all__ = ["LensToolParModel", "AnalyticLensModel"]
+
+
+class LensToolParModel(LensModel):
+    """A LensTool model read from a ``.par`` file.
+
+    Deflections are LensTool's ``e_grad`` summed over the potentials, each
+    multiplied by D_LS/D_S of its redshift for the source redshift; the lens plane
+    is the redshift of the first potential.
+
+    Parameters
+    ----------
+    parsed : `~ggsltools.lensing.lenstool.LensToolModel`
+        The parsed file (see `read`).
+    cosmology : `~astropy.cosmology.Cosmology`, optional
+        Cosmology for distance ratios; the file's by default.
+    chunk : int, optional
+        Pixels evaluated at once.
+    """
+
+    description = "LensTool parameter file (.par) with its potfiles"
+
+    def __init__(self, parsed, *, cosmology=None, chunk=65536):
+        center = parsed.reference
+        if center is None:
+            center = SkyCoord(0 * u.deg, 0 * u.deg, frame="icrs")
+        super().__init__(
+            z_lens=float(parsed.potentials["z_lens"][0]),
+            center=center,
+            cosmology=cosmology if cosmology is not None else parsed.cosmology,
+        )
+        self.parsed = parsed
+        self._chunk = int(chunk)
+        self._weights_cache = {}
+
+    @classmethod
+    def read(cls, path, *, cosmology=None, chunk=65536):
+        """Read a ``.par`` file (see `~ggsltools.lensing.lenstool.read_par`)."""
+        return cls(read_par(path), cosmology=cosmology, chunk=chunk)
+
+    @property
+    def potentials(self):
+        """The potentials table (`~astropy.table.QTable`)."""
+        return self.parsed.potentials
+
+    def _weights(self, z_source):
+        z_source = float(z_source)
+        self.distance_ratio(z_source)
+        if z_source not in self._weights_cache:
+            zl = np.asarray(self.parsed.potentials["z_lens"], dtype=float)
+            dos = dimensionless_distance(self.cosmology, z_source)
+            ratios = {z: dimensionless_distance(self.cosmology, z, z_source) / dos
+                      for z in set(zl.tolist())}
+            self._weights_cache[z_source] = np.array([ratios[z] for z in zl])
+        return self._weights_cache[z_source]
+
+    def deflection_arcsec(self, x, y, *, z_source):
+        """Deflection in arcsec, shape ``(2,) + x.shape``; see `LensModel`."""
+        return sum_deflection(self.parsed.potentials, x, y,
+                              weights=self._weights(z_source), chunk=self._chunk)
+
+    def hessian_arcsec(self, x, y, *, z_source, step=None):
+        """Analytic second derivatives, shape ``(3,) + x.shape``; ``step`` is unused."""
+        return sum_hessian(self.parsed.potentials, x, y,
+                           weights=self._weights(z_source), chunk=self._chunk)
+
+
+_KINDS = {
+    "sis": ("theta_e",),
+    "sie": ("theta_e", "e"),
+    "dpie": ("v_disp", "r_core", "r_cut", "e"),
+    "nfw": ("v_disp", "r_s", "e"),
+    "shear": ("gamma",),
+}
+
+
+def _arcsec(spec, key, index):
+    value = spec[key]
+    if isinstance(value, u.Quantity):
+        try:
+            return float(value.to_value(u.arcsec))
+        except u.UnitConversionError:
+            raise InputError(f"component {index}: {key}={value} is not an angle") from None
+    return float(value)
+
+
+class AnalyticLensModel(LensModel):
+    """A composite of analytic lens components.
+
+    Parameters
+    ----------
+    components : list of dict
+        One dict a component with ``kind`` and its parameters:
+
+        - ``'sis'``: ``theta_e`` (angle);
+        - ``'sie'``: ``theta_e`` (angle, of its circular limit), ``e``
+          (LensTool ellipticity (a^2 - b^2)/(a^2 + b^2)), ``angle``;
+        - ``'dpie'``: ``v_disp`` (km/s, LensTool's sigma), ``r_core``, ``r_cut``
+          (angles), ``e``, ``angle``;
+        - ``'nfw'``: ``v_disp`` (km/s, LensTool's sigma_s), ``r_s`` (angle), ``e``
+          (of the potential), ``angle``;
+        - ``'shear'``: ``gamma``, ``angle``.
+
+        Every component takes optional ``x``, ``y`` (angles, default 0) and
+        ``angle`` (angle counter-clockwise from x, default 0). Strengths are for
+        D_LS/D_S = 1 (``normalised=True``) or for ``z_ref`` if given.
+    z_lens : float
+        Lens redshift.
+    center : `~astropy.coordinates.SkyCoord`, optional
+        Reference sky position; (0, 0) by default.
+    cosmology : `~astropy.cosmology.Cosmology`, optional
+        Cosmology for D_LS/D_S.
+
+    Raises
+    ------
+    InputError
+        For an unknown kind, a missing or non-angular parameter.
+    """
+
+    description = "Analytic composite lens (SIS, SIE, dPIE, NFW, external shear)"
+
+    def __init__(self, components, *, z_lens, center=None, cosmology=DEFAULT_COSMOLOGY):
+        if center is None:
+            center = SkyCoord(0 * u.deg, 0 * u.deg, frame="icrs")
+        super().__init__(z_lens=z_lens, center=center, cosmology=cosmology)
+        self._components = [self._parse(i, dict(spec)) for i, spec in enumerate(components)]
+
+    @staticmethod
+    def _parse(index, spec):
+        kind = spec.pop("kind", None)
+        if kind not in _KINDS:
+            raise InputError(f"component {index}: kind={kind!r} unknown ({sorted(_KINDS)})")
+        geo = {
+            "x0": _arcsec(spec, "x", index) if "x" in spec else 0.0,
+            "y0": _arcsec(spec, "y", index) if "y" in spec else 0.0,
+        }
+        angle = spec.get("angle", 0.0)
+        angle = angle.to_value(u.rad) if isinstance(angle, u.Quantity) else math.radians(angle)
+        for key in _KINDS[kind]:
+            if key not in spec and key != "e":
+                raise InputError(f"component {index} ({kind}) needs {key!r}")
+        e = float(spec.get("e", 0.0))
+        if not 0 <= e < 1:
+            raise InputError(f"component {index}: e={e} must be in [0, 1)")
+        if kind == "sis":
+            return "sis", {"theta_e": _arcsec(spec, "theta_e", index), **geo}
+        if kind == "sie":
+            return "sie", {"theta_e": _arcsec(spec, "theta_e", index),
+                           "eps": profiles.ellipticity_to_eps(e), "theta": angle, **geo}
+        if kind == "shear":
+            return "shear", {"gamma": float(spec["gamma"]), "theta": angle, **geo}
+        v = spec["v_disp"]
+        v = float(v.to_value(u.km / u.s)) if isinstance(v, u.Quantity) else float(v)
+        b0 = float(lenstool_b0(v))
+        if kind == "nfw":
+            return "nfw", {"b0": b0, "r_s": _arcsec(spec, "r_s", index), "e": e,
+                           "theta": angle, **geo}
+        rc = _arcsec(spec, "r_core", index)
+        rcut = _arcsec(spec, "r_cut", index)
+        if not rcut > rc >= 0:
+            raise InputError(f"component {index}: need 0 <= r_core < r_cut, got {rc}, {rcut}")
+        return "dpie", {"b0": b0, "r_core": rc, "r_cut": rcut,
+                        "eps": profiles.ellipticity_to_eps(e), "theta": angle, **geo}
+
+    def deflection_arcsec(self, x, y, *, z_source):
+        """Deflection in arcsec, shape ``(2,) + x.shape``; see `LensModel`."""
+        ratio = self.distance_ratio(z_source)
+        x = np.asarray(x, dtype=float)
+        out = np.zeros((2,) + x.shape)
+        for kind, params in self._components:
+            out += getattr(profiles, f"{kind}_deflection")(x, y, **params)
+        return ratio * out
+
+    def hessian_arcsec(self, x, y, *, z_source, step=None):
+        """Analytic second derivatives, shape ``(3,) + x.shape``; ``step`` is unused."""
+        ratio = self.distance_ratio(z_source)
+        x = np.asarray(x, dtype=float)
+        out = np.zeros((3,) + x.shape)
+        for kind, params in self._components:
+            out += getattr(profiles, f"{kind}_hessian")(x, y, **params)
+        return ratio * out

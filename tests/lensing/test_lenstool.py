@@ -1,0 +1,140 @@
+"""Reading LensTool parameter files and reproducing LensTool's maps."""
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+from astropy.io import fits
+
+from ggsltools.exceptions import ModelFormatError, ModelFormatWarning
+from ggsltools.lensing.lenstool import read_par
+from ggsltools.lensing.lenstool_maps import lenstool_map, write_lenstool_fits
+from ggsltools.plugins.lenstool import LensToolParModel
+
+DATA = Path(__file__).parent.parent / "data" / "lenstool"
+EXAMPLES = [
+    ("with_sources", "test_source.par"),
+    ("giant_arc", "test_giant_arc.par"),
+    ("with_galaxies", "best_fullprec.par"),
+]
+
+
+def _read(path):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ModelFormatWarning)
+        return LensToolParModel.read(path)
+
+
+@pytest.mark.parametrize("folder, name", EXAMPLES)
+def test_mass_map_reproduces_lenstool(folder, name, tmp_path):
+    model = _read(DATA / "examples" / folder / name)
+    mode, npix, z = model.parsed.runmode("mass")[:3]
+    nd = lenstool_map(model, kind="mass", mode=int(mode), npix=int(npix), z=float(z))
+    out = write_lenstool_fits(nd, tmp_path / "mass.fits")
+    ours = fits.getdata(out).astype(float)
+    ref = fits.getdata(DATA / "examples" / folder / "mass.fits").astype(float)
+    assert ours.shape == ref.shape
+    assert np.median(np.abs(ours - ref) / np.abs(ref)) <= 1e-6
+
+
+def test_with_galaxies_potfile_scaling():
+    with pytest.warns(ModelFormatWarning, match="line 61.*vdsplot"):
+        model = read_par(DATA / "examples" / "with_galaxies" / "best_fullprec.par")
+    pots = model.potentials
+    assert len(pots) == 13
+    assert list(pots["origin"]).count("potfile") == 12
+    member = pots[pots["id"] == "3"][0]
+    factor = 10 ** (0.4 * (16.7 - 12.48))
+    np.testing.assert_allclose(member["v_disp"].value, 151.180815 * factor ** (1 / 4))
+    np.testing.assert_allclose(member["r_cut"].value, 0.543282 * factor ** 0.5)
+    np.testing.assert_allclose(member["r_core"].value, 0.027 * factor ** 0.5)
+    np.testing.assert_allclose(member["ellipticity"], (36 - 16) / (36 + 16))
+
+
+def test_kpc_radii_take_precedence():
+    model = read_par(DATA / "examples" / "giant_arc" / "test_giant_arc.par")
+    row = model.potentials[0]
+    assert row["r_core"].value != 4.0
+    np.testing.assert_allclose(row["r_core"].value, 4.0, rtol=5e-3)
+
+
+def test_real_cluster_models_parse():
+    a2744 = read_par(DATA / "A2744" / "best.par")
+    assert len(a2744.potentials) == 258
+    np.testing.assert_allclose(a2744.reference.ra.deg, 3.586259)
+    with pytest.warns(ModelFormatWarning, match="m1931.cat"):
+        m1931 = read_par(DATA / "M1931" / "m1931.par")
+    assert list(m1931.potentials["origin"]).count("potfile") > 100
+    assert len(m1931.potentials) == 201
+    np.testing.assert_allclose(m1931.cosmology.Om0, 0.3)
+
+
+def _write(tmp_path, text, name="bad.par"):
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+BASE = """runmode
+  reference 3 10.0 -20.0
+  end
+grille
+  nlens 2
+  end
+potentiel 1
+  profil 81
+  x_centre 0.
+  y_centre 0.
+  ellipticite 0.2
+  core_radius 1.
+  cut_radius 100.
+  v_disp 800.
+  z_lens 0.3
+  end
+{extra}
+champ
+  dmax 20.
+  end
+fini
+"""
+
+
+def test_nlens_truncation(tmp_path):
+    extra = BASE.split("{extra}")[0].split("potentiel 1")[1]
+    text = BASE.replace("{extra}", "potentiel 2" + extra + "potentiel 3" + extra)
+    model = read_par(_write(tmp_path, text))
+    assert list(model.potentials["id"]) == ["1", "2"]
+
+
+def test_unknown_profile_is_named(tmp_path):
+    path = _write(tmp_path, BASE.replace("profil 81", "profil 77").replace("{extra}", ""))
+    with pytest.raises(ModelFormatError, match=r"bad\.par, line 8: .*profil 77"):
+        read_par(path)
+
+
+def test_malformed_line_is_named(tmp_path):
+    path = _write(tmp_path, BASE.replace("v_disp 800.", "v_disp fast").replace("{extra}", ""))
+    with pytest.raises(ModelFormatError, match=r"bad\.par, line 14: v_disp"):
+        read_par(path)
+
+
+def test_missing_potfile_is_named(tmp_path):
+    extra = "potfile\n  filein 3 nowhere.cat\n  zlens 0.3\n  mag0 18\n  sigma 0 150 0\n" \
+            "  cutkpc 0 30 0\n  corekpc 0.1\n  end"
+    path = _write(tmp_path, BASE.replace("{extra}", extra))
+    with pytest.raises(ModelFormatError, match=r"bad\.par, line 18: .*nowhere\.cat not found"):
+        read_par(path)
+
+
+def test_unknown_keyword_warns_with_line(tmp_path):
+    path = _write(tmp_path, BASE.replace("z_lens 0.3", "z_lens 0.3\n  colour red")
+                  .replace("{extra}", ""))
+    with pytest.warns(ModelFormatWarning, match=r"line 16: unknown keyword 'colour'"):
+        read_par(path)
+
+
+def test_missing_end_is_an_error(tmp_path):
+    path = _write(tmp_path, "runmode\n  reference 3 0 0\n")
+    with pytest.raises(ModelFormatError, match="no 'end'"):
+        read_par(path)
