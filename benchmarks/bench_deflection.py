@@ -34,9 +34,11 @@ def main(path):
     t_defl = time.perf_counter() - start
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    print(f"potentials: {len(model.potentials)}, grid: {n}x{n} at {pix}\"/px")
-    print(f"deflection: {t_defl:.2f} s, peak memory {peak / 2**20:.1f} MiB "
-          f"(output {alpha.nbytes / 2**20:.1f} MiB)")
+    print(f'potentials: {len(model.potentials)}, grid: {n}x{n} at {pix}"/px')
+    print(
+        f"deflection: {t_defl:.2f} s, peak memory {peak / 2**20:.1f} MiB "
+        f"(output {alpha.nbytes / 2**20:.1f} MiB)"
+    )
     print(f"np.hypot pass: {t_hypot:.4f} s; ratio {t_defl / t_hypot:.0f}")
 
 

@@ -11,7 +11,7 @@ import logging
 import sys
 
 from . import __version__
-from .exceptions import GGSLToolsError
+from .exceptions import GGSLToolsError, InputError
 
 __all__ = ["build_parser", "main"]
 
@@ -44,8 +44,139 @@ def _run_plugins(args):
     return 0
 
 
+def _add_model_arguments(parser):
+    """Options shared by the subcommands that read a lens model."""
+    parser.add_argument(
+        "model",
+        nargs="+",
+        metavar="MODEL",
+        help="a LensTool .par file, or the x and y deflection FITS maps",
+    )
+    parser.add_argument(
+        "--plugin", help="lens-model plugin that reads MODEL (guessed from the file names)"
+    )
+    parser.add_argument(
+        "--z-lens", type=float, help="lens redshift (deflection maps: required)"
+    )
+    parser.add_argument(
+        "--maps-z-source",
+        default="header",
+        help=(
+            "deflection maps: the source redshift they were computed for; 'header' "
+            "(default) reads it from the FITS header, 'none' means normalised to "
+            "D_LS/D_S = 1 (Frontier Fields maps)"
+        ),
+    )
+    parser.add_argument(
+        "--maps-units",
+        choices=("arcsec", "pixel"),
+        default="arcsec",
+        help="deflection maps: unit of the map values",
+    )
+
+
+def _read_model(args):
+    from .lensing.io import read_lens_model
+
+    options = {}
+    if len(args.model) == 2 or args.plugin == "lenstool-maps":
+        if args.z_lens is None:
+            raise InputError("deflection maps need --z-lens")
+        norm = args.maps_z_source.lower()
+        options = {
+            "z_lens": args.z_lens,
+            "normalisation_z_source": (
+                "header" if norm == "header" else None if norm == "none" else float(norm)
+            ),
+            "units": args.maps_units,
+        }
+    return read_lens_model(*args.model, plugin=args.plugin, **options)
+
+
+def _add_maps(subparsers):
+    parser = subparsers.add_parser(
+        "maps",
+        help="write LensTool-compatible maps (mass, kappa, ampli, dpl) of a lens model",
+        description=(
+            "Evaluate a lens model on LensTool's grid (the .par file's champ section) "
+            "and write the map LensTool's runmode of the same name writes: 'mass' "
+            "(mode 1 kappa, 2 g/cm^2, 3 1e12 Msun per pixel, 4 1e12 Msun/kpc^2), "
+            "'kappa' (= mass mode 1), 'ampli' (mode 1 det A = 1/mu, 5 kappa, "
+            "6 gamma) or 'dpl' (deflection maps, two files, readable back by the "
+            "lenstool-maps plugin). Defaults come from the .par file's runmode line "
+            "of that kind when there is one."
+        ),
+    )
+    _add_model_arguments(parser)
+    parser.add_argument("--kind", choices=("mass", "kappa", "ampli", "dpl"), default="mass")
+    parser.add_argument("--mode", type=int, help="runmode mode (see above)")
+    parser.add_argument("--npix", type=int, help="number of grid nodes along x")
+    parser.add_argument(
+        "--z",
+        type=float,
+        help="mass: the lens-plane redshift (LensTool's convention); ampli, dpl: the "
+        "source redshift",
+    )
+    parser.add_argument(
+        "-o",
+        "--output",
+        nargs="+",
+        required=True,
+        help="output FITS file (two files, x then y, for --kind dpl)",
+    )
+    parser.add_argument(
+        "--field",
+        nargs=4,
+        type=float,
+        metavar=("XMIN", "XMAX", "YMIN", "YMAX"),
+        help="grid limits in arcsec in the model's frame (default: the .par's champ)",
+    )
+    parser.add_argument("--overwrite", action="store_true", help="replace existing files")
+    parser.set_defaults(func=_run_maps)
+
+
+def _run_maps(args):
+    from .lensing.lenstool_maps import lenstool_map, write_lenstool_fits
+    from .plugins.deflection_maps import write_deflection_maps
+
+    model = _read_model(args)
+    kind, mode = args.kind, args.mode
+    if kind == "kappa":
+        kind, mode = "mass", 1
+    parsed = getattr(model, "parsed", None)
+    line = parsed.runmode(kind) if parsed is not None else None
+    if line is not None:
+        mode = mode if mode is not None else int(line[0])
+        npix = args.npix if args.npix is not None else int(line[1])
+        z = args.z if args.z is not None else float(line[2])
+    else:
+        npix, z = args.npix, args.z
+    if npix is None or z is None:
+        raise InputError(f"--npix and --z are needed: {args.model[0]} has no {kind} runmode")
+    n_out = 2 if kind == "dpl" else 1
+    if len(args.output) != n_out:
+        raise InputError(f"--kind {args.kind} writes {n_out} file(s), got {len(args.output)}")
+    if args.field is not None:
+        champ = dict(zip(("xmin", "xmax", "ymin", "ymax"), args.field, strict=True))
+    else:
+        champ = parsed.champ if parsed is not None else None
+    if not champ:
+        raise InputError(f"{args.model[0]} has no champ section: give the grid with --field")
+    if kind == "dpl":
+        paths = write_deflection_maps(
+            model, *args.output, z_source=z, npix=npix, overwrite=args.overwrite, **champ
+        )
+    else:
+        mode = mode if mode is not None else 1
+        nddata = lenstool_map(model, kind=kind, mode=mode, npix=npix, z=z, champ=champ)
+        paths = [write_lenstool_fits(nddata, args.output[0], overwrite=args.overwrite)]
+    for path in paths:
+        print(f"wrote {path}")
+    return 0
+
+
 #: Functions that add one subcommand each to the parser.
-_SUBCOMMANDS = (_add_plugins,)
+_SUBCOMMANDS = (_add_plugins, _add_maps)
 
 
 def build_parser():

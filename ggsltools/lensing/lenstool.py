@@ -73,27 +73,85 @@ _DBL_MAX = math.inf
 
 # keywords of the sections the reader interprets; any other keyword is warned about
 _POTENTIEL_KEYS = {
-    "profil", "profile", "x_centre", "y_centre", "ellipticite", "ellipticity",
-    "ellipticite_mass", "ellipticity_mass", "ellip_pot", "ellipticite_pot",
-    "ellipticity_potential", "angle_pos", "core_radius", "core_radius_kpc",
-    "scale_radius", "scale_radius_kpc", "cut_radius", "cut_radius_kpc", "v_disp",
-    "z_lens", "mag", "concentration", "gamma", "kappa", "lum", "identity", "name",
+    "profil",
+    "profile",
+    "x_centre",
+    "y_centre",
+    "ellipticite",
+    "ellipticity",
+    "ellipticite_mass",
+    "ellipticity_mass",
+    "ellip_pot",
+    "ellipticite_pot",
+    "ellipticity_potential",
+    "angle_pos",
+    "core_radius",
+    "core_radius_kpc",
+    "scale_radius",
+    "scale_radius_kpc",
+    "cut_radius",
+    "cut_radius_kpc",
+    "v_disp",
+    "z_lens",
+    "mag",
+    "concentration",
+    "gamma",
+    "kappa",
+    "lum",
+    "identity",
+    "name",
 }
 _POTFILE_KEYS = {
-    "filein", "type", "profil", "zlens", "z_lens", "mag0", "select", "core",
-    "corekpc", "cut", "cutkpc", "slope", "sigma", "vdslope", "vdscatter",
-    "vdscat", "rcutscatter", "rcutscat",
+    "filein",
+    "type",
+    "profil",
+    "zlens",
+    "z_lens",
+    "mag0",
+    "select",
+    "core",
+    "corekpc",
+    "cut",
+    "cutkpc",
+    "slope",
+    "sigma",
+    "vdslope",
+    "vdscatter",
+    "vdscat",
+    "rcutscatter",
+    "rcutscat",
 }
-_GRILLE_KEYS = {"nombre", "number", "polaire", "nlentille", "nlens", "nlens_opt",
-                "nlens_crit", "nmsgrid", "echant", "invmat"}
-_COSMO_KEYS = {"h0", "omega", "omegam", "lambda", "omegax", "omegak", "wx", "wa",
-               "model"}
-_CHAMP_KEYS = {"xmin", "xmax", "ymin", "ymax", "dmax", "ra_min", "ra_max",
-               "dec_min", "dec_max"}
+_GRILLE_KEYS = {
+    "nombre",
+    "number",
+    "polaire",
+    "nlentille",
+    "nlens",
+    "nlens_opt",
+    "nlens_crit",
+    "nmsgrid",
+    "echant",
+    "invmat",
+}
+_COSMO_KEYS = {"h0", "omega", "omegam", "lambda", "omegax", "omegak", "wx", "wa", "model"}
+_CHAMP_KEYS = {"xmin", "xmax", "ymin", "ymax", "dmax", "ra_min", "ra_max", "dec_min", "dec_max"}
 # sections whose content is kept as raw keyword lines or not needed here
-_RAW_SECTIONS = {"runmode", "source", "image", "cline", "grande", "observ",
-                 "cleanlens", "shapemodel", "shapelimit", "vfield", "vfieldlimit",
-                 "cosmolimit", "multiscale", "dynfile"}
+_RAW_SECTIONS = {
+    "runmode",
+    "source",
+    "image",
+    "cline",
+    "grande",
+    "observ",
+    "cleanlens",
+    "shapemodel",
+    "shapelimit",
+    "vfield",
+    "vfieldlimit",
+    "cosmolimit",
+    "multiscale",
+    "dynfile",
+}
 
 
 @dataclass
@@ -258,18 +316,45 @@ def _section(lines, start_number, name):
 
 def _read_potentiel(lines, body, start_number, name):
     pot = {
-        "id": name, "profile": None, "x": 0.0, "y": 0.0, "emass": 0.0, "epot": 0.0,
-        "angle": 0.0, "rc": 0.0, "rckpc": 0.0, "rcut": _DBL_MAX, "rcutkpc": _DBL_MAX,
-        "v_disp": 0.0, "z": None, "mag": 0.0, "concentration": 0.0,
-        "line": start_number, "origin": "potentiel",
+        "id": name,
+        "profile": None,
+        "x": 0.0,
+        "y": 0.0,
+        "emass": 0.0,
+        "epot": 0.0,
+        "angle": 0.0,
+        "rc": 0.0,
+        "rckpc": 0.0,
+        "rcut": _DBL_MAX,
+        "rcutkpc": _DBL_MAX,
+        "v_disp": 0.0,
+        "z": None,
+        "mag": 0.0,
+        "concentration": 0.0,
+        "line": start_number,
+        "origin": "potentiel",
     }
     keymap = {
-        "x_centre": "x", "y_centre": "y", "ellipticite": "emass", "ellipticity": "emass",
-        "ellipticite_mass": "emass", "ellipticity_mass": "emass", "ellip_pot": "epot",
-        "ellipticite_pot": "epot", "ellipticity_potential": "epot", "angle_pos": "angle",
-        "core_radius": "rc", "scale_radius": "rc", "core_radius_kpc": "rckpc",
-        "scale_radius_kpc": "rckpc", "cut_radius": "rcut", "cut_radius_kpc": "rcutkpc",
-        "v_disp": "v_disp", "z_lens": "z", "mag": "mag", "concentration": "concentration",
+        "x_centre": "x",
+        "y_centre": "y",
+        "ellipticite": "emass",
+        "ellipticity": "emass",
+        "ellipticite_mass": "emass",
+        "ellipticity_mass": "emass",
+        "ellip_pot": "epot",
+        "ellipticite_pot": "epot",
+        "ellipticity_potential": "epot",
+        "angle_pos": "angle",
+        "core_radius": "rc",
+        "scale_radius": "rc",
+        "core_radius_kpc": "rckpc",
+        "scale_radius_kpc": "rckpc",
+        "cut_radius": "rcut",
+        "cut_radius_kpc": "rcutkpc",
+        "v_disp": "v_disp",
+        "z_lens": "z",
+        "mag": "mag",
+        "concentration": "concentration",
         "gamma": "emass",
     }
     for number, tokens in body:
@@ -334,7 +419,7 @@ def _read_catalogue(lines, number, cat_path, ftype, reference):
         rows.append((tokens[0], *values))
     if not rows:
         return rows
-    ids, xs, ys, aa, bb, th, mag = map(list, zip(*rows))
+    ids, xs, ys, aa, bb, th, mag = map(list, zip(*rows, strict=True))
     xs = np.array(xs)
     ys = np.array(ys)
     # Without a header, format 1 holds arcsec relative to the model's reference
@@ -347,19 +432,32 @@ def _read_catalogue(lines, number, cat_path, ftype, reference):
             ra, dec = xs, ys
         if reference is None:
             raise lines.error(
-                number, f"potfile catalogue {cat_path} has sky positions but the "
-                "runmode section has no 'reference'"
+                number,
+                f"potfile catalogue {cat_path} has sky positions but the "
+                "runmode section has no 'reference'",
             )
         ra0, dec0 = reference.ra.deg, reference.dec.deg
         xs = (ra - ra0) * (-3600.0 * math.cos(math.radians(dec0)))
         ys = (dec - dec0) * 3600.0
-    return list(zip(ids, xs, ys, aa, bb, th, mag))
+    return list(zip(ids, xs, ys, aa, bb, th, mag, strict=True))
 
 
 def _read_potfile(lines, body, start_number, par_dir, reference):
-    pf = {"ftype": None, "file": None, "type": 81, "zlens": None, "mag0": None,
-          "core": -1.0, "corekpc": -1.0, "cut": _DBL_MAX, "cutkpc": _DBL_MAX,
-          "sigma": None, "slope": 4.0, "vdslope": 4.0, "line": start_number}
+    pf = {
+        "ftype": None,
+        "file": None,
+        "type": 81,
+        "zlens": None,
+        "mag0": None,
+        "core": -1.0,
+        "corekpc": -1.0,
+        "cut": _DBL_MAX,
+        "cutkpc": _DBL_MAX,
+        "sigma": None,
+        "slope": 4.0,
+        "vdslope": 4.0,
+        "line": start_number,
+    }
     file_line = start_number
     for number, tokens in body:
         key = tokens[0]
@@ -386,12 +484,17 @@ def _read_potfile(lines, body, start_number, par_dir, reference):
     if pf["file"] is None:
         return []
     if pf["ftype"] not in (1, 3):
-        raise lines.error(file_line, f"potfile format {pf['ftype']} is not supported "
-                          "(supported: 1 and 3, 'id x y a b theta mag lum')")
+        raise lines.error(
+            file_line,
+            f"potfile format {pf['ftype']} is not supported "
+            "(supported: 1 and 3, 'id x y a b theta mag lum')",
+        )
     if pf["type"] not in SUPPORTED_PROFILES:
-        raise lines.error(pf.get("type_line", start_number),
-                          f"potfile profile type {pf['type']} is not supported "
-                          f"(supported: {sorted(SUPPORTED_PROFILES)})")
+        raise lines.error(
+            pf.get("type_line", start_number),
+            f"potfile profile type {pf['type']} is not supported "
+            f"(supported: {sorted(SUPPORTED_PROFILES)})",
+        )
     for key in ("zlens", "mag0", "sigma"):
         if pf[key] is None:
             raise lines.error(start_number, f"potfile section has no {key!r}")
@@ -405,8 +508,11 @@ def _read_potfile(lines, body, start_number, par_dir, reference):
     if not cat_path.is_file():
         fallback = par_dir / cat_path.name
         if fallback.is_file():
-            lines.warn(file_line, f"potfile catalogue {cat_path} not found; using "
-                       f"{fallback}, the file of that name beside the .par")
+            lines.warn(
+                file_line,
+                f"potfile catalogue {cat_path} not found; using "
+                f"{fallback}, the file of that name beside the .par",
+            )
             cat_path = fallback
         else:
             raise lines.error(file_line, f"potfile catalogue {cat_path} not found")
@@ -421,12 +527,28 @@ def _read_potfile(lines, body, start_number, par_dir, reference):
             raise ModelFormatError(
                 f"{cat_path}: member {ident} has a negative ellipticity (a={a} < b={b})"
             )
-        out.append({
-            "id": ident, "profile": pf["type"], "x": x, "y": y, "emass": emass,
-            "epot": 0.0, "angle": theta, "rc": 0.0, "rckpc": 0.0, "rcut": _DBL_MAX,
-            "rcutkpc": _DBL_MAX, "v_disp": 0.0, "z": pf["zlens"], "mag": mag,
-            "concentration": 0.0, "line": file_line, "origin": "potfile", "potfile": pf,
-        })
+        out.append(
+            {
+                "id": ident,
+                "profile": pf["type"],
+                "x": x,
+                "y": y,
+                "emass": emass,
+                "epot": 0.0,
+                "angle": theta,
+                "rc": 0.0,
+                "rckpc": 0.0,
+                "rcut": _DBL_MAX,
+                "rcutkpc": _DBL_MAX,
+                "v_disp": 0.0,
+                "z": pf["zlens"],
+                "mag": mag,
+                "concentration": 0.0,
+                "line": file_line,
+                "origin": "potfile",
+                "potfile": pf,
+            }
+        )
     return out
 
 
@@ -438,8 +560,10 @@ def _cosmology_from(values, lines):
     wa = values.get("wa", 0.0)
     model = int(values.get("model", 1))
     if model != 1:
-        raise lines.error(values.get("model_line", 0),
-                          f"cosmological model {model} is not supported (only 1, w0-wa)")
+        raise lines.error(
+            values.get("model_line", 0),
+            f"cosmological model {model} is not supported (only 1, w0-wa)",
+        )
     name = f"LensTool (H0={h0:g}, Om={om:g}, OX={ox:g}, w={w0:g}, wa={wa:g})"
     if wa != 0:
         return w0waCDM(H0=h0, Om0=om, Ode0=ox, w0=w0, wa=wa, Tcmb0=0, name=name)
@@ -505,7 +629,7 @@ def read_par(path):
             for n, t in body:
                 if t[0] == "z_source":
                     source["z_source"] = _float(lines, n, t, 1, "z_source")
-        elif first.startswith("grille") or first.startswith("grid"):
+        elif first.startswith(("grille", "grid")):
             for n, t in body:
                 key = t[0]
                 if key in ("nlentille", "nlens"):
@@ -542,8 +666,9 @@ def read_par(path):
         else:
             lines.warn(number, f"unknown section {first!r}; ignored")
     if not finished:
-        warnings.warn(f"{path}: no 'fini' line; read to the end of the file",
-                      ModelFormatWarning, stacklevel=2)
+        warnings.warn(
+            f"{path}: no 'fini' line; read to the end of the file", ModelFormatWarning, stacklevel=2
+        )
     if not pots:
         raise ModelFormatError(f"{path}: no potential defined")
     nlens = min(grille.get("nlens", len(pots)), len(pots))
@@ -608,20 +733,27 @@ def _finish_potentials(pots, cosmology, lines):
             else:
                 pot["epot"] = (1 - math.sqrt(1 - e * e)) / e
             if prof == 81 and not pot["rcut"] > pot["rc"]:
-                raise lines.error(pot["line"], f"potential {pot['id']!r} (profil 81) needs "
-                                  f"a cut radius larger than its core radius, got "
-                                  f"core={pot['rc']} cut={pot['rcut']} arcsec")
+                raise lines.error(
+                    pot["line"],
+                    f"potential {pot['id']!r} (profil 81) needs "
+                    f"a cut radius larger than its core radius, got "
+                    f"core={pot['rc']} cut={pot['rcut']} arcsec",
+                )
         elif prof == 12:
             if pot["rc"] <= 0:
-                raise lines.error(pot["line"], f"NFW potential {pot['id']!r} needs a "
-                                  "scale radius (core_radius or scale_radius)")
+                raise lines.error(
+                    pot["line"],
+                    f"NFW potential {pot['id']!r} needs a "
+                    "scale radius (core_radius or scale_radius)",
+                )
             if pot["concentration"] != 0 and pot["v_disp"] == 0:
                 pot["v_disp"] = _nfw_sigma_from_c_rs(
                     pot["concentration"], pot["rc"] * d1(pot["z"]), pot["z"], cosmology
                 )
             elif pot["v_disp"] == 0:
-                raise lines.error(pot["line"], f"NFW potential {pot['id']!r} needs v_disp "
-                                  "or concentration")
+                raise lines.error(
+                    pot["line"], f"NFW potential {pot['id']!r} needs v_disp or concentration"
+                )
         pot["b0"] = 0.0 if prof == 14 else float(lenstool_b0(pot["v_disp"]))
 
 
@@ -656,10 +788,14 @@ def _table(pots):
 def _potential_params(row):
     """Plain-float parameters of one row of a potentials table."""
     return (
-        int(row["profile"]), float(row["x"].to_value(u.arcsec)),
-        float(row["y"].to_value(u.arcsec)), float(row["ellipticity"]), float(row["eps"]),
+        int(row["profile"]),
+        float(row["x"].to_value(u.arcsec)),
+        float(row["y"].to_value(u.arcsec)),
+        float(row["ellipticity"]),
+        float(row["eps"]),
         math.radians(float(row["angle"].to_value(u.deg))),
-        float(row["r_core"].to_value(u.arcsec)), float(row["r_cut"].to_value(u.arcsec)),
+        float(row["r_core"].to_value(u.arcsec)),
+        float(row["r_cut"].to_value(u.arcsec)),
         float(row["b0"].to_value(u.arcsec)),
     )
 

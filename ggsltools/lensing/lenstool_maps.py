@@ -1,4 +1,4 @@
-"""LensTool-compatible maps: ``mass``, ``ampli`` and ``dpl`` runmodes.
+"""LensTool-compatible maps: the ``mass`` and ``ampli`` runmodes.
 
 `lenstool_map` evaluates a lens model on LensTool's grid (nodes from ``champ``
 including both edges, x_i = xmin + i (xmax - xmin)/(n - 1), ny = int(n * (ymax -
@@ -14,7 +14,7 @@ from astropy.nddata import NDData
 from astropy.wcs import WCS
 
 from ..exceptions import InputError
-from .lenstool import LENSTOOL_CONSTANTS, dimensionless_distance, sum_deflection, sum_hessian
+from .lenstool import LENSTOOL_CONSTANTS, dimensionless_distance, sum_hessian
 
 __all__ = ["lenstool_grid", "lenstool_map", "write_lenstool_fits", "MASS_UNITS"]
 
@@ -42,7 +42,10 @@ def lenstool_grid(champ, npix):
     x, y : `~numpy.ndarray`
         1D node positions in arcsec along x (npix) and y (ny).
     """
-    lim = {k: u.Quantity(champ[k], u.arcsec).to_value(u.arcsec) for k in ("xmin", "xmax", "ymin", "ymax")}
+    lim = {
+        k: u.Quantity(champ[k], u.arcsec).to_value(u.arcsec)
+        for k in ("xmin", "xmax", "ymin", "ymax")
+    }
     npix = int(npix)
     if npix < 2:
         raise InputError(f"npix={npix} must be at least 2")
@@ -72,7 +75,9 @@ def _parsed(model):
 
     if isinstance(model, LensToolParModel):
         return model
-    raise InputError(f"lenstool_map needs a LensToolParModel, got {type(model).__name__}")
+    raise InputError(
+        f"mass maps need a LensTool .par model (lenstool-par), got {type(model).__name__}"
+    )
 
 
 def lenstool_map(model, *, kind, mode, npix, z, champ=None):
@@ -80,55 +85,64 @@ def lenstool_map(model, *, kind, mode, npix, z, champ=None):
 
     Parameters
     ----------
-    model : `~ggsltools.plugins.lenstool.LensToolParModel`
-        The lens model.
-    kind : {'mass', 'ampli', 'dpl'}
-        LensTool runmode keyword.
+    model : `~ggsltools.interfaces.LensModel`
+        The lens model; ``mass`` maps need a
+        `~ggsltools.plugins.lenstool.LensToolParModel` (the per-potential lens
+        redshifts select what contributes, as in LensTool).
+    kind : {'mass', 'ampli'}
+        LensTool runmode keyword (``dpl`` maps are written by
+        `~ggsltools.plugins.deflection_maps.write_deflection_maps`).
     mode : int
         ``mass``: 1 = kappa, 2 = g/cm^2, 3 = 1e12 Msun per pixel, 4 = 1e12
-        Msun/kpc^2; ``ampli``: 1 = 1/mu, 5 = kappa, 6 = gamma; ``dpl``: 1
-        (deflection in arcsec; the result holds x and y as a leading axis).
+        Msun/kpc^2; ``ampli``: 1 = 1/mu, 5 = kappa, 6 = gamma.
     npix : int
         Number of nodes along x.
     z : float
         For ``mass``: the lens-plane redshift (only potentials at that redshift
         contribute, as in LensTool; the source redshift is the model's
-        ``z_source``). For ``ampli`` and ``dpl``: the source redshift.
+        ``z_source``). For ``ampli``: the source redshift.
     champ : dict, optional
-        Field (``xmin``...); the model's ``champ`` by default.
+        Field (``xmin``, ``xmax``, ``ymin``, ``ymax``, in arcsec); the ``.par``
+        file's ``champ`` by default.
 
     Returns
     -------
     map : `~astropy.nddata.NDData`
-        float64 data ``(ny, nx)`` (``(2, ny, nx)`` for ``dpl``) with a WCS and unit;
-        ``meta`` holds the runmode line.
+        float64 data ``(ny, nx)`` with a WCS and unit; ``meta`` holds the runmode
+        line.
 
     Raises
     ------
     InputError
         For an unknown kind or mode, a missing field, or redshifts out of order.
     """
-    model = _parsed(model)
-    parsed = model.parsed
-    champ = champ if champ is not None else parsed.champ
+    parsed = getattr(model, "parsed", None)
+    if champ is None and parsed is not None:
+        champ = parsed.champ
     if not champ:
-        raise InputError(f"{parsed.path}: no 'champ' section and no champ given")
+        where = f"{parsed.path}: no 'champ' section" if parsed is not None else "no champ"
+        raise InputError(f"{where} and no field given (xmin, xmax, ymin, ymax)")
     xg, yg = lenstool_grid(champ, npix)
     xx, yy = np.meshgrid(xg, yg)
-    cosmo = model.cosmology
-    pots = parsed.potentials
-    zl_all = np.asarray(pots["z_lens"], dtype=float)
     if kind == "mass":
+        model = _parsed(model)
+        cosmo = model.cosmology
+        pots = parsed.potentials
+        zl_all = np.asarray(pots["z_lens"], dtype=float)
         if mode not in MASS_UNITS:
             raise InputError(f"mass mode {mode} unknown (1, 2, 3 or 4)")
         zs = parsed.z_source
         if z >= zs:
             raise InputError(f"mass map lens redshift z={z} is not below z_source={zs}")
         dos = dimensionless_distance(cosmo, zs)
-        weights = np.array([
-            dimensionless_distance(cosmo, zi, zs) / dos if abs(zi - z) < 1e-12 and zi < zs else 0.0
-            for zi in zl_all
-        ])
+        weights = np.array(
+            [
+                dimensionless_distance(cosmo, zi, zs) / dos
+                if abs(zi - z) < 1e-12 and zi < zs
+                else 0.0
+                for zi in zl_all
+            ]
+        )
         h = sum_hessian(pots, xx, yy, weights=weights)
         data = 0.5 * (h[0] + h[2])
         dlsds = dimensionless_distance(cosmo, z, zs) / dos
@@ -151,21 +165,25 @@ def lenstool_map(model, *, kind, mode, npix, z, champ=None):
         gamma = np.hypot(0.5 * (h[0] - h[2]), h[1])
         data = {1: (1 - kappa) ** 2 - gamma**2, 5: kappa, 6: gamma}[mode]
         unit = u.dimensionless_unscaled
-    elif kind == "dpl":
-        data = model.deflection_arcsec(xx, yy, z_source=z)
-        unit = u.arcsec
     else:
-        raise InputError(f"map kind {kind!r} unknown ('mass', 'ampli' or 'dpl')")
+        raise InputError(
+            f"map kind {kind!r} unknown ('mass' or 'ampli'; deflection maps are "
+            "written by ggsltools.plugins.deflection_maps.write_deflection_maps)"
+        )
     wcs = _wcs(model.center, xg, yg)
-    return NDData(data, wcs=wcs, unit=unit,
-                  meta={"runmode": f"{kind} {mode} {npix} {z}", "model": str(parsed.path)})
+    return NDData(
+        data,
+        wcs=wcs,
+        unit=unit,
+        meta={
+            "runmode": f"{kind} {mode} {npix} {z}",
+            "model": str(parsed.path) if parsed is not None else repr(model),
+        },
+    )
 
 
 def write_lenstool_fits(nddata, path, *, overwrite=False):
     """Write a map of `lenstool_map` as LensTool does: float32 primary HDU with WCS.
-
-    A ``dpl`` map (leading axis of 2) is written as two files is the caller's
-    choice: give it ``nddata.data[0]`` or ``[1]`` wrapped in an NDData.
 
     Parameters
     ----------
@@ -186,7 +204,8 @@ def write_lenstool_fits(nddata, path, *, overwrite=False):
         raise InputError(f"write_lenstool_fits writes 2D maps, got shape {data.shape}")
     header = nddata.wcs.to_header()
     if nddata.unit is not None and nddata.unit != u.dimensionless_unscaled:
-        header["BUNIT"] = nddata.unit.to_string("fits") if nddata.unit.scale == 1 else str(nddata.unit)
+        unit = nddata.unit
+        header["BUNIT"] = unit.to_string("fits") if unit.scale == 1 else str(unit)
     for key, value in nddata.meta.items():
         header[key[:8].upper()] = str(value)[:68]
     fits.PrimaryHDU(data.astype(">f4"), header=header).writeto(path, overwrite=overwrite)

@@ -167,9 +167,7 @@ def _dpie_frame_deflection(xp, yp, b0, a, s, eps):
     r2 = xp * xp + yp * yp
     centre = r2 == 0
     q = _circular_q(np.where(centre, 1.0, r2), a) - _circular_q(np.where(centre, 1.0, r2), s)
-    q = np.where(centre, 0.0, q) if a == 0 else np.where(
-        centre, 0.5 / a - 0.5 / s, q
-    )
+    q = np.where(centre, 0.0, q) if a == 0 else np.where(centre, 0.5 / a - 0.5 / s, q)
     return scale * q * xp, scale * q * yp
 
 
@@ -232,7 +230,7 @@ def dpie_hessian(x, y, *, b0, r_core, r_cut, eps, x0=0.0, y0=0.0, theta=0.0):
     if eps > CIRCULAR_EPS_MAX:
         ca = _i05_derivatives(xp, yp, eps, a)
         cs = _i05_derivatives(xp, yp, eps, s)
-        h = [scale * (p - q) for p, q in zip(ca, cs)]
+        h = [scale * (p - q) for p, q in zip(ca, cs, strict=True)]
     else:
         r2 = xp * xp + yp * yp
         q = _circular_q(r2, a) - _circular_q(r2, s)

@@ -77,20 +77,24 @@ class LensToolParModel(LensModel):
         if z_source not in self._weights_cache:
             zl = np.asarray(self.parsed.potentials["z_lens"], dtype=float)
             dos = dimensionless_distance(self.cosmology, z_source)
-            ratios = {z: dimensionless_distance(self.cosmology, z, z_source) / dos
-                      for z in set(zl.tolist())}
+            ratios = {
+                z: dimensionless_distance(self.cosmology, z, z_source) / dos
+                for z in set(zl.tolist())
+            }
             self._weights_cache[z_source] = np.array([ratios[z] for z in zl])
         return self._weights_cache[z_source]
 
     def deflection_arcsec(self, x, y, *, z_source):
         """Deflection in arcsec, shape ``(2,) + x.shape``; see `LensModel`."""
-        return sum_deflection(self.parsed.potentials, x, y,
-                              weights=self._weights(z_source), chunk=self._chunk)
+        return sum_deflection(
+            self.parsed.potentials, x, y, weights=self._weights(z_source), chunk=self._chunk
+        )
 
     def hessian_arcsec(self, x, y, *, z_source, step=None):
         """Analytic second derivatives, shape ``(3,) + x.shape``; ``step`` is unused."""
-        return sum_hessian(self.parsed.potentials, x, y,
-                           weights=self._weights(z_source), chunk=self._chunk)
+        return sum_hessian(
+            self.parsed.potentials, x, y, weights=self._weights(z_source), chunk=self._chunk
+        )
 
 
 _KINDS = {
@@ -173,22 +177,37 @@ class AnalyticLensModel(LensModel):
         if kind == "sis":
             return "sis", {"theta_e": _arcsec(spec, "theta_e", index), **geo}
         if kind == "sie":
-            return "sie", {"theta_e": _arcsec(spec, "theta_e", index),
-                           "eps": profiles.ellipticity_to_eps(e), "theta": angle, **geo}
+            return "sie", {
+                "theta_e": _arcsec(spec, "theta_e", index),
+                "eps": profiles.ellipticity_to_eps(e),
+                "theta": angle,
+                **geo,
+            }
         if kind == "shear":
             return "shear", {"gamma": float(spec["gamma"]), "theta": angle, **geo}
         v = spec["v_disp"]
         v = float(v.to_value(u.km / u.s)) if isinstance(v, u.Quantity) else float(v)
         b0 = float(lenstool_b0(v))
         if kind == "nfw":
-            return "nfw", {"b0": b0, "r_s": _arcsec(spec, "r_s", index), "e": e,
-                           "theta": angle, **geo}
+            return "nfw", {
+                "b0": b0,
+                "r_s": _arcsec(spec, "r_s", index),
+                "e": e,
+                "theta": angle,
+                **geo,
+            }
         rc = _arcsec(spec, "r_core", index)
         rcut = _arcsec(spec, "r_cut", index)
         if not rcut > rc >= 0:
             raise InputError(f"component {index}: need 0 <= r_core < r_cut, got {rc}, {rcut}")
-        return "dpie", {"b0": b0, "r_core": rc, "r_cut": rcut,
-                        "eps": profiles.ellipticity_to_eps(e), "theta": angle, **geo}
+        return "dpie", {
+            "b0": b0,
+            "r_core": rc,
+            "r_cut": rcut,
+            "eps": profiles.ellipticity_to_eps(e),
+            "theta": angle,
+            **geo,
+        }
 
     def deflection_arcsec(self, x, y, *, z_source):
         """Deflection in arcsec, shape ``(2,) + x.shape``; see `LensModel`."""

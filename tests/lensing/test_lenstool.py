@@ -47,8 +47,8 @@ def test_with_galaxies_potfile_scaling():
     member = pots[pots["id"] == "3"][0]
     factor = 10 ** (0.4 * (16.7 - 12.48))
     np.testing.assert_allclose(member["v_disp"].value, 151.180815 * factor ** (1 / 4))
-    np.testing.assert_allclose(member["r_cut"].value, 0.543282 * factor ** 0.5)
-    np.testing.assert_allclose(member["r_core"].value, 0.027 * factor ** 0.5)
+    np.testing.assert_allclose(member["r_cut"].value, 0.543282 * factor**0.5)
+    np.testing.assert_allclose(member["r_core"].value, 0.027 * factor**0.5)
     np.testing.assert_allclose(member["ellipticity"], (36 - 16) / (36 + 16))
 
 
@@ -120,16 +120,19 @@ def test_malformed_line_is_named(tmp_path):
 
 
 def test_missing_potfile_is_named(tmp_path):
-    extra = "potfile\n  filein 3 nowhere.cat\n  zlens 0.3\n  mag0 18\n  sigma 0 150 0\n" \
-            "  cutkpc 0 30 0\n  corekpc 0.1\n  end"
+    extra = (
+        "potfile\n  filein 3 nowhere.cat\n  zlens 0.3\n  mag0 18\n  sigma 0 150 0\n"
+        "  cutkpc 0 30 0\n  corekpc 0.1\n  end"
+    )
     path = _write(tmp_path, BASE.replace("{extra}", extra))
     with pytest.raises(ModelFormatError, match=r"bad\.par, line 18: .*nowhere\.cat not found"):
         read_par(path)
 
 
 def test_unknown_keyword_warns_with_line(tmp_path):
-    path = _write(tmp_path, BASE.replace("z_lens 0.3", "z_lens 0.3\n  colour red")
-                  .replace("{extra}", ""))
+    path = _write(
+        tmp_path, BASE.replace("z_lens 0.3", "z_lens 0.3\n  colour red").replace("{extra}", "")
+    )
     with pytest.warns(ModelFormatWarning, match=r"line 16: unknown keyword 'colour'"):
         read_par(path)
 

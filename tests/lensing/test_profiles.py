@@ -11,8 +11,11 @@ X = RNG.uniform(-20, 20, 400)
 Y = RNG.uniform(-20, 20, 400)
 
 CASES = [
-    (P.dpie_deflection, P.dpie_hessian,
-     dict(b0=2.0, r_core=0.5, r_cut=30.0, eps=0.3, x0=1.0, y0=-2.0, theta=0.7)),
+    (
+        P.dpie_deflection,
+        P.dpie_hessian,
+        dict(b0=2.0, r_core=0.5, r_cut=30.0, eps=0.3, x0=1.0, y0=-2.0, theta=0.7),
+    ),
     (P.dpie_deflection, P.dpie_hessian, dict(b0=2.0, r_core=0.5, r_cut=30.0, eps=0.0)),
     (P.dpie_deflection, P.dpie_hessian, dict(b0=1.0, r_core=0.0, r_cut=10.0, eps=0.2)),
     (P.piemd_deflection, P.piemd_hessian, dict(b0=2.0, r_core=0.3, eps=0.2, theta=0.3)),
@@ -69,17 +72,25 @@ def test_no_nan_at_zero_ellipticity_and_centre():
     np.testing.assert_allclose(k0, 1.0 / 0.8, rtol=1e-12)
 
 
-@pytest.mark.parametrize("name, params", [
-    ("dpie", dict(b0=2.0, r_core=0.5, r_cut=15.0, eps=0.0)),
-    ("piemd", dict(b0=2.0, r_core=0.5, eps=0.0)),
-    ("nfw", dict(b0=2.0, r_s=5.0)),
-])
+@pytest.mark.parametrize(
+    "name, params",
+    [
+        ("dpie", dict(b0=2.0, r_core=0.5, r_cut=15.0, eps=0.0)),
+        ("piemd", dict(b0=2.0, r_core=0.5, eps=0.0)),
+        ("nfw", dict(b0=2.0, r_s=5.0)),
+    ],
+)
 def test_convergence_integrates_to_deflection(name, params):
     kappa = getattr(P, f"{name}_convergence")
     deflection = getattr(P, f"{name}_deflection")
     for radius in (0.3, 2.0, 11.0):
-        inner, _ = quad(lambda r: kappa(np.array([r]), np.array([0.0]), **params)[0] * r,
-                        0, radius, limit=200, points=[1e-3])
+        inner, _ = quad(
+            lambda r: kappa(np.array([r]), np.array([0.0]), **params)[0] * r,
+            0,
+            radius,
+            limit=200,
+            points=[1e-3],
+        )
         expected = 2.0 / radius * inner
         alpha = deflection(np.array([radius]), np.array([0.0]), **params)[0, 0]
         np.testing.assert_allclose(alpha, expected, rtol=1e-6)

@@ -55,8 +55,14 @@ def test_analytic_sis_einstein_radius():
 def test_analytic_composite_hessian():
     model = AnalyticLensModel(
         [
-            {"kind": "dpie", "v_disp": 900 * u.km / u.s, "r_core": 2 * u.arcsec,
-             "r_cut": 300 * u.arcsec, "e": 0.3, "angle": 30 * u.deg},
+            {
+                "kind": "dpie",
+                "v_disp": 900 * u.km / u.s,
+                "r_core": 2 * u.arcsec,
+                "r_cut": 300 * u.arcsec,
+                "e": 0.3,
+                "angle": 30 * u.deg,
+            },
             {"kind": "sie", "theta_e": 1 * u.arcsec, "e": 0.2, "x": 10 * u.arcsec},
             {"kind": "nfw", "v_disp": 500, "r_s": 20 * u.arcsec, "e": 0.05},
             {"kind": "shear", "gamma": 0.05, "angle": 10 * u.deg},
