@@ -1,0 +1,2 @@
+"""Built-in plugins of ggsltools, registered through entry points."""
+__all__ = []
