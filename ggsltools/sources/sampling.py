@@ -80,7 +80,7 @@ def sample_sources(n, *, z_cluster, seed, bands=("F435W", "F606W", "F814W"),
     else:
         pop = _population_class(population)(bands=bands, cosmology=cosmology, **options)
     rng = np.random.default_rng(seed)
-    table = pop.sample(int(n), z_min=z_cluster + z_offset, rng=rng)
+    table = pop.sample(n, z_min=z_cluster + z_offset, rng=rng)
     provenance = dict(table.meta.get("provenance", {}))
     provenance.update(
         z_cluster=z_cluster,
