@@ -143,7 +143,7 @@ def magnitude_to_counts(mag, *, zeropoint, exptime=None):
         In electron/s, or electron when ``exptime`` is given.
     """
     if isinstance(mag, u.Quantity):
-        mag = u.Quantity(mag, u.ABmag).value
+        mag = u.Magnitude(mag, u.ABmag).value
     maggies = 10.0 ** (-0.4 * np.asarray(mag, dtype=float))
     return maggies * counts_per_maggy(zeropoint=zeropoint, exptime=exptime)
 
