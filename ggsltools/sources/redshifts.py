@@ -84,7 +84,7 @@ def z0_from_median(median, *, form):
 
 #: z0 in each bin, from `DEFAULT_MEDIANS` and `DEFAULT_FORMS`.
 DEFAULT_Z0 = tuple(
-    round(z0_from_median(m, form=f), 5) for m, f in zip(DEFAULT_MEDIANS, DEFAULT_FORMS)
+    z0_from_median(m, form=f) for m, f in zip(DEFAULT_MEDIANS, DEFAULT_FORMS)
 )
 
 
