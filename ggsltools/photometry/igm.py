@@ -62,7 +62,7 @@ def madau_optical_depth(wavelength_aa, z):
     absorbed = lam < _LINES[0] * (1.0 + zz)
     lam, x_em = lam[absorbed], 1.0 + zz[absorbed]
     part = np.zeros(lam.shape)
-    for line, coeff in zip(_LINES, _COEFF):
+    for line, coeff in zip(_LINES, _COEFF, strict=True):
         inside = (lam < line * x_em) & (lam > line)
         part += np.where(inside, coeff * (lam / line) ** 3.46, 0.0)
     x_c = np.clip(lam / LYMAN_LIMIT, 1.0, x_em)

@@ -405,7 +405,6 @@ class ClumpySersicPopulation(SersicPopulation):
         clump_sed=None,
         **kwargs,
     ):
-        super().__init__(**kwargs)
         lo, hi = _range("n_clumps_range", n_clumps_range, lo=1)
         if lo != int(lo) or hi != int(hi):
             raise InputError(f"n_clumps_range={n_clumps_range} must hold integers")
@@ -422,6 +421,7 @@ class ClumpySersicPopulation(SersicPopulation):
             raise InputError(f"clump_size_range={clump_size_range} must be > 0")
         check_sersic_shape(n=clump_n, q=1.0)
         self.clump_n = float(clump_n)
+        super().__init__(**kwargs)
         self.clump_sed = flat_fnu_sed() if clump_sed is None else _sed(clump_sed)
         self._clump_ratio_grid = self._flux_ratios(self.clump_sed)
 

@@ -80,7 +80,7 @@ def plot_population(table, *, population=None, reference_band="F814W",
         mag_edges = np.array([22.0, 24, 25, 26, 27, 28, 29])
         z_min = z.min()
     colours = [f"C{k}" for k in range(len(mag_edges) - 1)]
-    for k, (lo, hi) in enumerate(zip(mag_edges[:-1], mag_edges[1:])):
+    for k, (lo, hi) in enumerate(zip(mag_edges[:-1], mag_edges[1:], strict=True)):
         sel = (mag >= lo) & ((mag < hi) | ((k == len(mag_edges) - 2) & (mag <= hi)))
         if sel.sum() > 1:
             ax.hist(z[sel], bins=z_edges, density=True, histtype="step", color=colours[k],

@@ -84,7 +84,7 @@ def z0_from_median(median, *, form):
 
 #: z0 in each bin, from `DEFAULT_MEDIANS` and `DEFAULT_FORMS`.
 DEFAULT_Z0 = tuple(
-    z0_from_median(m, form=f) for m, f in zip(DEFAULT_MEDIANS, DEFAULT_FORMS)
+    z0_from_median(m, form=f) for m, f in zip(DEFAULT_MEDIANS, DEFAULT_FORMS, strict=True)
 )
 
 
@@ -230,6 +230,8 @@ class RedshiftModel:
     def __repr__(self):
         bins = ", ".join(
             f"[{lo:g},{hi:g}):{f}:{z0:.4g}"
-            for lo, hi, f, z0 in zip(self.mag_edges[:-1], self.mag_edges[1:], self.forms, self.z0)
+            for lo, hi, f, z0 in zip(
+                self.mag_edges[:-1], self.mag_edges[1:], self.forms, self.z0, strict=True
+            )
         )
         return f"<RedshiftModel z_max={self.z_max:g} {bins}>"

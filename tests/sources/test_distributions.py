@@ -50,7 +50,8 @@ def test_z0_from_median_gives_that_median(form):
 
 
 def test_default_z0_come_from_the_documented_medians():
-    for median, z0, form in zip(DEFAULT_MEDIANS, DEFAULT_Z0, ("exp",) + ("sqrt",) * 5):
+    forms = ("exp",) + ("sqrt",) * 5
+    for median, z0, form in zip(DEFAULT_MEDIANS, DEFAULT_Z0, forms, strict=True):
         assert z0 == pytest.approx(z0_from_median(median, form=form), rel=1e-4)
 
 
