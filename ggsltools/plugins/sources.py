@@ -177,8 +177,7 @@ class SersicPopulation(SourcePopulation):
         self.redshifts = RedshiftModel(mag_edges=mag_edges, z0=z0, forms=z_forms, z_max=z_max)
         self.number_counts = NumberCounts(number_counts)
         self.mag_range = (float(self.redshifts.mag_edges[0]), float(self.redshifts.mag_edges[-1]))
-        self.number_counts.cdf(self.mag_range[0], mag_min=self.mag_range[0],
-                               mag_max=self.mag_range[1])
+        self.number_counts.check_range(*self.mag_range)
         self.sizes = SizeRelation(
             r_e_low_z=r_e_low_z, z_break=z_size_break, norm=size_norm, slope=size_slope,
             scatter=size_scatter, scatter_range=size_scatter_range, z_max=z_max,
@@ -317,7 +316,7 @@ class SersicPopulation(SourcePopulation):
         mag_ref, z, r_kpc, sersic_n, q, pa = self._draw(n, z_min, rng)
         with np.errstate(divide="ignore"):
             colours = -2.5 * np.log10(self._interp_ratios(z, self._z_grid, self._ratio_grid))
-        return self._table(mag_ref, z, r_kpc, sersic_n, q, pa, colours.reshape(n, -1), z_min)
+        return self._table(mag_ref, z, r_kpc, sersic_n, q, pa, colours, z_min)
 
     def _check_band(self, band):
         if band not in self._bands:
@@ -468,8 +467,8 @@ class ClumpySersicPopulation(SersicPopulation):
         clump_y = u_maj * s + v_min * c
         clump_re = self.sizes.to_arcsec(size_kpc, np.repeat(z[:, None], kmax, axis=1))
 
-        disc = self._interp_ratios(z, self._z_grid, self._ratio_grid).reshape(n, -1)
-        knots = self._interp_ratios(z, self._z_grid, self._clump_ratio_grid).reshape(n, -1)
+        disc = self._interp_ratios(z, self._z_grid, self._ratio_grid)
+        knots = self._interp_ratios(z, self._z_grid, self._clump_ratio_grid)
         total = (1.0 - frac_ref)[:, None] * disc + frac_ref[:, None] * knots
         with np.errstate(divide="ignore", invalid="ignore"):
             colours = -2.5 * np.log10(total)

@@ -68,7 +68,14 @@ class NumberCounts:
         """Magnitude range the counts cover, (bright, faint) floats."""
         return self._lo, self._hi
 
-    def _check_range(self, mag_min, mag_max):
+    def check_range(self, mag_min, mag_max):
+        """Return the limits as floats after checking the counts cover them.
+
+        Raises
+        ------
+        InputError
+            If the range is empty or exceeds `limits`.
+        """
         mag_min, mag_max = float(mag_min), float(mag_max)
         if not mag_min < mag_max:
             raise InputError(f"magnitude range [{mag_min}, {mag_max}] is empty")
@@ -89,7 +96,7 @@ class NumberCounts:
         return np.where(m > self._mag[-1], self._logn[-1] + hi_slope * (m - self._mag[-1]), inner)
 
     def _tabulate(self, mag_min, mag_max):
-        mag_min, mag_max = self._check_range(mag_min, mag_max)
+        mag_min, mag_max = self.check_range(mag_min, mag_max)
         n = int(np.ceil((mag_max - mag_min) / _GRID_STEP)) + 1
         grid = np.linspace(mag_min, mag_max, n)
         density = 10.0 ** self.log10_density(grid)

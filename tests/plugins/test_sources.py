@@ -171,3 +171,9 @@ def test_clumpy_invalid_configuration():
         ClumpySersicPopulation(clump_fraction_range=(0.5, 1.2))
     with pytest.raises(InputError, match="n_clumps_range"):
         ClumpySersicPopulation(n_clumps_range=(0, 3))
+
+
+def test_zero_sources_give_an_empty_table_with_all_columns(sersic, clumpy):
+    for pop in (sersic, clumpy):
+        table = pop.sample(0, z_min=1.0, rng=np.random.default_rng(0))
+        assert len(table) == 0 and "mag_F814W" in table.colnames
