@@ -344,8 +344,6 @@ class SersicPopulation(SourcePopulation):
         self._check_band(band)
         flux = self._maggies(row[f"mag_{band}"])
         r_e, n, q, pa = self._shape(row)
-        if flux == 0:
-            return np.zeros(np.shape(x), dtype=np.result_type(x, y, np.float32))
         return sersic_profile(x, y, flux=flux, r_e=r_e, n=n, q=q, pa=pa)
 
     def __repr__(self):
@@ -498,8 +496,6 @@ class ClumpySersicPopulation(SersicPopulation):
         self._check_band(band)
         flux = self._maggies(row[f"mag_{band}"])
         r_e, n, q, pa = self._shape(row)
-        if flux == 0:
-            return np.zeros(np.shape(x), dtype=np.result_type(x, y, np.float32))
         share = float(u.Quantity(row[f"clump_fraction_{band}"]).value)
         sb = sersic_profile(x, y, flux=flux * (1.0 - share), r_e=r_e, n=n, q=q, pa=pa)
         weights = u.Quantity(row["clump_weight"]).value

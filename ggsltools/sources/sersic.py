@@ -192,7 +192,7 @@ def sersic_profile(x, y, *, flux, r_e, n, q, pa, out=None):
     x, y : `~numpy.ndarray`
         Positions relative to the centre, one shape; float32 or float64.
     flux : float
-        Total flux; the result is flux per unit area of x and y.
+        Total flux, >= 0; the result is flux per unit area of x and y.
     r_e : float
         Major-axis effective radius, in the unit of x and y.
     n : float
@@ -212,7 +212,8 @@ def sersic_profile(x, y, *, flux, r_e, n, q, pa, out=None):
     Raises
     ------
     InputError
-        If ``n``, ``q`` or ``r_e`` is out of range or x and y differ in shape.
+        If ``flux``, ``n``, ``q`` or ``r_e`` is out of range, x and y differ in
+        shape, or ``out`` does not match them.
     """
     check_sersic_shape(n=n, q=q, r_e=r_e)
     x = np.asarray(x)
@@ -220,9 +221,21 @@ def sersic_profile(x, y, *, flux, r_e, n, q, pa, out=None):
     if x.shape != y.shape:
         raise InputError(f"x and y have different shapes: {x.shape} and {y.shape}")
     dtype = np.float32 if (x.dtype == np.float32 and y.dtype == np.float32) else np.float64
+    flux = float(flux)
+    if not np.isfinite(flux) or flux < 0:
+        raise InputError(f"flux={flux} must be finite and >= 0")
+    if out is not None and (out.shape != x.shape or out.dtype != dtype):
+        raise InputError(
+            f"out has shape {out.shape} and dtype {out.dtype}, expected {x.shape} and "
+            f"{np.dtype(dtype)}"
+        )
+    if flux == 0:
+        buf = np.empty(x.shape, dtype=dtype) if out is None else out
+        buf.fill(0)
+        return buf
     n = float(n)
     bn = sersic_bn(n)
-    log_ie = float(np.log(sersic_amplitude(float(flux), r_e=r_e, n=n, q=q)))
+    log_ie = float(np.log(sersic_amplitude(flux, r_e=r_e, n=n, q=q)))
     # rotation and scaling folded into the coefficients: u = x'/R_e, v = y'/(q R_e)
     c, s = np.cos(pa) / r_e, np.sin(pa) / r_e
     cq, sq = c / q, s / q

@@ -96,3 +96,13 @@ def test_profile_matches_definition():
 def test_invalid_shape_names_the_value(kwargs, match):
     with pytest.raises(InputError, match=match):
         sersic_profile(np.zeros(3), np.zeros(3), flux=1.0, pa=0.0, **kwargs)
+
+
+def test_zero_flux_gives_zeros_and_negative_flux_or_bad_out_is_rejected():
+    x = np.zeros((3, 3), dtype=np.float32)
+    sb = sersic_profile(x, x, flux=0.0, r_e=1.0, n=1.0, q=1.0, pa=0.0)
+    assert sb.dtype == np.float32 and not np.any(sb)
+    with pytest.raises(InputError, match="flux=-1.0"):
+        sersic_profile(x, x, flux=-1.0, r_e=1.0, n=1.0, q=1.0, pa=0.0)
+    with pytest.raises(InputError, match="out has shape"):
+        sersic_profile(x, x, flux=1.0, r_e=1.0, n=1.0, q=1.0, pa=0.0, out=np.empty(3))
