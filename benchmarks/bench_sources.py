@@ -14,10 +14,10 @@ import time
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from ggsltools.plugins.sources import SersicPopulation  # noqa: E402
-from ggsltools.sources.sersic import sersic_profile  # noqa: E402
+from ggsltools.plugins.sources import SersicPopulation
+from ggsltools.sources.sersic import sersic_profile
 
 
 def best_of(func, *, repeat=7, number=1):
@@ -37,8 +37,10 @@ def main():
     rng = np.random.default_rng(0)
     t_sample = best_of(lambda: pop.sample(100_000, z_min=0.8, rng=rng), repeat=5)
     print(f"SersicPopulation() construction: {t_init * 1e3:8.1f} ms")
-    print(f"sample(10^5):                    {t_sample * 1e3:8.1f} ms "
-          f"(target <= 1000 ms, ratio {t_sample / 1.0:.2f})")
+    print(
+        f"sample(10^5):                    {t_sample * 1e3:8.1f} ms "
+        f"(target <= 1000 ms, ratio {t_sample / 1.0:.2f})"
+    )
 
     g = np.linspace(-3.0, 3.0, 512, dtype=np.float32)
     x, y = np.meshgrid(g, g)
@@ -47,8 +49,10 @@ def main():
     t_render = best_of(lambda: sersic_profile(x, y, out=out, **kwargs), repeat=7, number=20)
     t_exp = best_of(lambda: np.exp(x, out=out), repeat=7, number=20)
     t_log = best_of(lambda: np.log(np.abs(x, out=out), out=out), repeat=7, number=20)
-    print(f"sersic_profile 512x512 float32:  {t_render * 1e3:8.3f} ms "
-          f"(target <= 1.5 ms, ratio {t_render / 1.5e-3:.2f})")
+    print(
+        f"sersic_profile 512x512 float32:  {t_render * 1e3:8.3f} ms "
+        f"(target <= 1.5 ms, ratio {t_render / 1.5e-3:.2f})"
+    )
     print(f"np.exp 512x512 float32:          {t_exp * 1e3:8.3f} ms")
     print(f"np.abs+np.log 512x512 float32:   {t_log * 1e3:8.3f} ms")
     print(f"render / exp ratio:              {t_render / t_exp:8.2f}")

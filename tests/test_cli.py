@@ -98,3 +98,19 @@ def test_maps_errors_name_the_input(tmp_path, capsys):
     b.touch()
     assert main(["maps", str(a), str(b), "-o", str(tmp_path / "m.fits")]) == 2
     assert "--z-lens" in capsys.readouterr().err
+
+
+def test_sample_sources_writes_a_reproducible_table(tmp_path, capsys):
+    from astropy.table import QTable
+
+    out_a, out_b = tmp_path / "a.ecsv", tmp_path / "b.ecsv"
+    args = ["sample-sources", "--n", "300", "--z-cluster", "0.4", "--seed", "7"]
+    assert main([*args, "-o", str(out_a), "--plot", str(tmp_path / "p.png")]) == 0
+    assert main([*args, "-o", str(out_b)]) == 0
+    assert out_a.read_bytes() == out_b.read_bytes()
+    assert (tmp_path / "p.png").stat().st_size > 0
+    table = QTable.read(out_a)
+    assert len(table) == 300 and table["z"].min() >= 0.8
+    assert {"mag_F435W", "mag_F606W", "mag_F814W"} <= set(table.colnames)
+    assert main([*args, "--population", "nope", "-o", str(tmp_path / "c.ecsv")]) == 2
+    assert "installed sources plugins: clumpy, sersic" in capsys.readouterr().err

@@ -45,15 +45,12 @@ class Bandpass:
 
     def __init__(self, wavelength, throughput, *, name):
         if not isinstance(wavelength, u.Quantity):
-            raise InputError(
-                f"wavelength of bandpass {name!r} must be a Quantity with a unit"
-            )
+            raise InputError(f"wavelength of bandpass {name!r} must be a Quantity with a unit")
         try:
             wave = wavelength.to_value(u.AA, equivalencies=u.spectral())
         except u.UnitConversionError:
             raise InputError(
-                f"wavelength of bandpass {name!r} has unit {wavelength.unit}, "
-                "which is not spectral"
+                f"wavelength of bandpass {name!r} has unit {wavelength.unit}, which is not spectral"
             ) from None
         thr = np.asarray(throughput, dtype=float)
         wave = np.asarray(wave, dtype=float)
@@ -67,9 +64,7 @@ class Bandpass:
         if not np.all(np.isfinite(wave)) or not np.all(np.isfinite(thr)):
             raise InputError(f"bandpass {name!r} holds non-finite values")
         if np.any(thr < 0) or not np.any(thr > 0):
-            raise InputError(
-                f"bandpass {name!r}: throughput must be >= 0 and not everywhere 0"
-            )
+            raise InputError(f"bandpass {name!r}: throughput must be >= 0 and not everywhere 0")
         nonzero = np.flatnonzero(thr > 0)
         lo = max(nonzero[0] - 1, 0)
         hi = min(nonzero[-1] + 2, wave.size)
@@ -181,9 +176,7 @@ def read_bandpass(source, *, name=None, wavelength_unit=None):
         thr = np.asarray(source.columns[1], dtype=float)
         unit = getattr(wcol, "unit", None) or wavelength_unit
         if unit is None:
-            raise InputError(
-                f"wavelength column {wcol.name!r} has no unit: pass wavelength_unit"
-            )
+            raise InputError(f"wavelength column {wcol.name!r} has no unit: pass wavelength_unit")
         wave = u.Quantity(np.asarray(getattr(wcol, "value", wcol), dtype=float), unit)
         return Bandpass(wave, thr, name=name or source.meta.get("name", "band"))
     path = Path(source)

@@ -44,8 +44,7 @@ def resolve_igm(igm):
     key = str(igm).lower()
     if key not in _IGM_MODELS:
         raise InputError(
-            f"unknown IGM model {igm!r}: use one of {sorted(_IGM_MODELS)}, None "
-            "or a callable"
+            f"unknown IGM model {igm!r}: use one of {sorted(_IGM_MODELS)}, None or a callable"
         )
     return _IGM_MODELS[key]
 
@@ -156,4 +155,3 @@ def colour_grid(sed, bandpasses, redshifts, *, reference, igm="madau", step=2.0)
         )
     with np.errstate(divide="ignore"):
         return -2.5 * np.log10(fnu / ref[:, None]) * u.mag
-

@@ -47,18 +47,14 @@ class Sed:
         if not isinstance(wavelength, u.Quantity):
             raise InputError(f"wavelength of SED {name!r} must be a Quantity with a unit")
         try:
-            wave = np.asarray(
-                wavelength.to_value(u.AA, equivalencies=u.spectral()), dtype=float
-            )
+            wave = np.asarray(wavelength.to_value(u.AA, equivalencies=u.spectral()), dtype=float)
         except u.UnitConversionError:
             raise InputError(
                 f"wavelength of SED {name!r} has unit {wavelength.unit}, not spectral"
             ) from None
         if isinstance(flux, u.Quantity):
             try:
-                flam = flux.to_value(
-                    FLAM, equivalencies=u.spectral_density(wave * u.AA)
-                )
+                flam = flux.to_value(FLAM, equivalencies=u.spectral_density(wave * u.AA))
             except u.UnitConversionError:
                 raise InputError(
                     f"flux of SED {name!r} has unit {flux.unit}, not a flux density"

@@ -52,9 +52,7 @@ def ab_zeropoint(*, photflam, photplam, photzpt=_ST_ZEROPOINT):
     for key, value in (("PHOTFLAM", photflam), ("PHOTPLAM", photplam)):
         if not np.isfinite(value) or value <= 0:
             raise InputError(f"{key}={value} must be a positive number")
-    return float(
-        -2.5 * np.log10(photflam) + photzpt - 5.0 * np.log10(photplam) + 18.692
-    )
+    return float(-2.5 * np.log10(photflam) + photzpt - 5.0 * np.log10(photplam) + 18.692)
 
 
 def zeropoint_from_header(header, *, zeropoint=None):
@@ -82,9 +80,7 @@ def zeropoint_from_header(header, *, zeropoint=None):
         return float(zeropoint)
     missing = [key for key in ("PHOTFLAM", "PHOTPLAM") if key not in header]
     if missing:
-        raise InputError(
-            f"header has no {' or '.join(missing)}: pass zeropoint explicitly"
-        )
+        raise InputError(f"header has no {' or '.join(missing)}: pass zeropoint explicitly")
     return ab_zeropoint(
         photflam=float(header["PHOTFLAM"]),
         photplam=float(header["PHOTPLAM"]),
@@ -181,9 +177,7 @@ def counts_to_magnitude(counts, *, zeropoint, exptime=None):
                 raise InputError(f"counts in {counts.unit} need an exposure time")
             rate = counts.to_value(u.electron) / exptime.to_value(u.s)
         else:
-            raise InputError(
-                f"counts have unit {counts.unit}: expected electron or electron/s"
-            )
+            raise InputError(f"counts have unit {counts.unit}: expected electron or electron/s")
     else:
         rate = np.asarray(counts, dtype=float)
         if exptime is not None:

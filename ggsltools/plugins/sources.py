@@ -165,22 +165,25 @@ class SersicPopulation(SourcePopulation):
         if len(set(self._bands)) != len(self._bands):
             raise InputError(f"bands={self._bands} holds a band twice")
         if reference_band not in self._bands:
-            raise InputError(
-                f"reference_band={reference_band!r} is not among bands={self._bands}"
-            )
+            raise InputError(f"reference_band={reference_band!r} is not among bands={self._bands}")
         self.reference_band = reference_band
         self.sed = _sed(sed)
         self._igm = resolve_igm(igm)
-        self.igm_name = igm if isinstance(igm, str) or igm is None else getattr(
-            igm, "__name__", repr(igm)
+        self.igm_name = (
+            igm if isinstance(igm, str) or igm is None else getattr(igm, "__name__", repr(igm))
         )
         self.redshifts = RedshiftModel(mag_edges=mag_edges, z0=z0, forms=z_forms, z_max=z_max)
         self.number_counts = NumberCounts(number_counts)
         self.mag_range = (float(self.redshifts.mag_edges[0]), float(self.redshifts.mag_edges[-1]))
         self.number_counts.check_range(*self.mag_range)
         self.sizes = SizeRelation(
-            r_e_low_z=r_e_low_z, z_break=z_size_break, norm=size_norm, slope=size_slope,
-            scatter=size_scatter, scatter_range=size_scatter_range, z_max=z_max,
+            r_e_low_z=r_e_low_z,
+            z_break=z_size_break,
+            norm=size_norm,
+            slope=size_slope,
+            scatter=size_scatter,
+            scatter_range=size_scatter_range,
+            z_max=z_max,
             cosmology=cosmology,
         )
         self.n_range = _range("n_range", n_range, lo=0.0)
@@ -206,9 +209,7 @@ class SersicPopulation(SourcePopulation):
         ref = fnu[:, self._bands.index(self.reference_band)]
         if np.any(ref <= 0):
             zbad = self._z_grid[np.flatnonzero(ref <= 0)[0]]
-            raise InputError(
-                f"SED {sed.name!r} has no flux in {self.reference_band} at z={zbad:g}"
-            )
+            raise InputError(f"SED {sed.name!r} has no flux in {self.reference_band} at z={zbad:g}")
         return fnu / ref[:, None]
 
     @staticmethod
@@ -505,7 +506,12 @@ class ClumpySersicPopulation(SersicPopulation):
         for k in np.flatnonzero(weights > 0):
             # Python floats keep float32 positions float32
             sb += sersic_profile(
-                x - float(cx[k]), y - float(cy[k]),
-                flux=flux * share * weights[k], r_e=cr[k], n=self.clump_n, q=1.0, pa=0.0,
+                x - float(cx[k]),
+                y - float(cy[k]),
+                flux=flux * share * weights[k],
+                r_e=cr[k],
+                n=self.clump_n,
+                q=1.0,
+                pa=0.0,
             )
         return sb

@@ -58,9 +58,7 @@ class NumberCounts:
     @staticmethod
     def default_table():
         """The shipped F814W number-counts table (`~astropy.table.Table`)."""
-        path = get_pkg_data_path(
-            "data", "counts", "f814w_number_counts.ecsv", package="ggsltools"
-        )
+        path = get_pkg_data_path("data", "counts", "f814w_number_counts.ecsv", package="ggsltools")
         return Table.read(path, format="ascii.ecsv")
 
     @property

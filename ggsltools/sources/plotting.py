@@ -6,6 +6,8 @@ band it is drawn in), plus the Sersic index, axis ratio and a colour against z.
 Matplotlib is imported only when the function is called.
 """
 
+import itertools
+
 import astropy.units as u
 import numpy as np
 
@@ -14,8 +16,15 @@ from ..exceptions import InputError
 __all__ = ["plot_population"]
 
 
-def plot_population(table, *, population=None, reference_band="F814W",
-                    colour=("F435W", "F814W"), path=None, figure=None):
+def plot_population(
+    table,
+    *,
+    population=None,
+    reference_band="F814W",
+    colour=("F435W", "F814W"),
+    path=None,
+    figure=None,
+):
     """Plot the distributions of a source table.
 
     Parameters
@@ -64,8 +73,12 @@ def plot_population(table, *, population=None, reference_band="F814W",
     if population is not None:
         lo, hi = population.mag_range
         grid = np.linspace(lo, hi, 500)
-        ax.plot(grid, population.number_counts.pdf(grid, mag_min=lo, mag_max=hi), "k-",
-                label="number counts N(m)")
+        ax.plot(
+            grid,
+            population.number_counts.pdf(grid, mag_min=lo, mag_max=hi),
+            "k-",
+            label="number counts N(m)",
+        )
     ax.set_yscale("log")
     ax.set_xlabel(f"{reference_band} [AB mag]")
     ax.set_ylabel("probability density [1/mag]")
@@ -80,15 +93,26 @@ def plot_population(table, *, population=None, reference_band="F814W",
         mag_edges = np.array([22.0, 24, 25, 26, 27, 28, 29])
         z_min = z.min()
     colours = [f"C{k}" for k in range(len(mag_edges) - 1)]
-    for k, (lo, hi) in enumerate(zip(mag_edges[:-1], mag_edges[1:], strict=True)):
+    for k, (lo, hi) in enumerate(itertools.pairwise(mag_edges)):
         sel = (mag >= lo) & ((mag < hi) | ((k == len(mag_edges) - 2) & (mag <= hi)))
         if sel.sum() > 1:
-            ax.hist(z[sel], bins=z_edges, density=True, histtype="step", color=colours[k],
-                    label=f"{lo:g}-{hi:g} ({sel.sum()})")
+            ax.hist(
+                z[sel],
+                bins=z_edges,
+                density=True,
+                histtype="step",
+                color=colours[k],
+                label=f"{lo:g}-{hi:g} ({sel.sum()})",
+            )
         if population is not None:
             grid = np.linspace(z_min, population.redshifts.z_max, 400)
-            ax.plot(grid, population.redshifts.pdf(grid, bin=k, z_min=z_min), "--",
-                    color=colours[k], lw=1)
+            ax.plot(
+                grid,
+                population.redshifts.pdf(grid, bin=k, z_min=z_min),
+                "--",
+                color=colours[k],
+                lw=1,
+            )
     ax.set_xlabel("z")
     ax.set_ylabel("p(z | mag bin)")
     ax.legend(fontsize="x-small", title=reference_band, title_fontsize="x-small")
@@ -99,8 +123,7 @@ def plot_population(table, *, population=None, reference_band="F814W",
         grid = np.linspace(0.0, population.redshifts.z_max, 500)
         lo, hi = population.sizes.band(grid)
         ax.plot(grid, population.sizes.mean(grid).value, "k-", label="R_e(z)")
-        ax.fill_between(grid, lo.value, hi.value, color="C3", alpha=0.2,
-                        label="sampling band")
+        ax.fill_between(grid, lo.value, hi.value, color="C3", alpha=0.2, label="sampling band")
         ax.legend(fontsize="small")
     ax.set_xlabel("z")
     ax.set_ylabel("R_e [kpc]")

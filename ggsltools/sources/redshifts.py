@@ -110,8 +110,9 @@ class RedshiftModel:
         positive, a form is unknown or z_max is not positive.
     """
 
-    def __init__(self, *, mag_edges=DEFAULT_MAG_EDGES, z0=DEFAULT_Z0,
-                 forms=DEFAULT_FORMS, z_max=7.0):
+    def __init__(
+        self, *, mag_edges=DEFAULT_MAG_EDGES, z0=DEFAULT_Z0, forms=DEFAULT_FORMS, z_max=7.0
+    ):
         edges = np.asarray(mag_edges, dtype=float)
         z0 = np.asarray(z0, dtype=float)
         forms = tuple(forms)

@@ -5,28 +5,22 @@ import numpy as np
 from ..cosmology import DEFAULT_COSMOLOGY
 from ..exceptions import InputError
 from ..interfaces import SourcePopulation
+from ..registry import get_plugin
 
-__all__ = ["BUILTIN_POPULATIONS", "sample_sources"]
-
-#: Population plugins shipped with ggsltools, by plugin name.
-BUILTIN_POPULATIONS = ("sersic", "clumpy")
+__all__ = ["sample_sources"]
 
 
-def _population_class(name):
-    from ..plugins.sources import ClumpySersicPopulation, SersicPopulation
-
-    classes = {"sersic": SersicPopulation, "clumpy": ClumpySersicPopulation}
-    if name not in classes:
-        raise InputError(
-            f"unknown source population {name!r}: built-in populations are "
-            f"{', '.join(BUILTIN_POPULATIONS)}; pass an instance for others"
-        )
-    return classes[name]
-
-
-def sample_sources(n, *, z_cluster, seed, bands=("F435W", "F606W", "F814W"),
-                   population="sersic", z_offset=0.4, cosmology=DEFAULT_COSMOLOGY,
-                   **options):
+def sample_sources(
+    n,
+    *,
+    z_cluster,
+    seed,
+    bands=("F435W", "F606W", "F814W"),
+    population="sersic",
+    z_offset=0.4,
+    cosmology=DEFAULT_COSMOLOGY,
+    **options,
+):
     """Draw ``n`` background sources behind a cluster.
 
     Sources are drawn at z >= z_cluster + ``z_offset`` (0.4, following Meneghetti
@@ -43,9 +37,10 @@ def sample_sources(n, *, z_cluster, seed, bands=("F435W", "F606W", "F814W"),
         byte for byte.
     bands : sequence of str, optional
         Bands to give magnitudes in (shipped filter names).
-    population : str or `~ggsltools.interfaces.SourcePopulation`, optional
-        ``"sersic"`` or ``"clumpy"`` (built with ``bands``, ``cosmology`` and
-        ``options``), or a ready population instance.
+    population : str, type or `~ggsltools.interfaces.SourcePopulation`, optional
+        A source-population plugin name (``"sersic"``, ``"clumpy"`` or any
+        installed one) or class, built with ``bands``, ``cosmology`` and
+        ``options``; or a ready population instance.
     z_offset : float, optional
         Minimum source redshift above the cluster's.
     cosmology : `~astropy.cosmology.Cosmology`, optional
@@ -62,8 +57,10 @@ def sample_sources(n, *, z_cluster, seed, bands=("F435W", "F606W", "F814W"),
     Raises
     ------
     InputError
-        If ``z_cluster`` or ``z_offset`` is invalid, the population is unknown, or
-        options are given with a population instance.
+        If ``z_cluster`` or ``z_offset`` is invalid, or options are given with a
+        population instance.
+    PluginError
+        If no source population of that name is installed.
     """
     z_cluster = float(z_cluster)
     if not np.isfinite(z_cluster) or z_cluster < 0:
@@ -78,7 +75,7 @@ def sample_sources(n, *, z_cluster, seed, bands=("F435W", "F606W", "F814W"),
             )
         pop = population
     else:
-        pop = _population_class(population)(bands=bands, cosmology=cosmology, **options)
+        pop = get_plugin("sources", population)(bands=bands, cosmology=cosmology, **options)
     rng = np.random.default_rng(seed)
     table = pop.sample(n, z_min=z_cluster + z_offset, rng=rng)
     provenance = dict(table.meta.get("provenance", {}))

@@ -56,17 +56,28 @@ class SizeRelation:
         could be drawn <= 0 below ``z_max``.
     """
 
-    def __init__(self, *, r_e_low_z=2.54 * u.kpc, z_break=1.0, norm=6.9 * u.kpc,
-                 slope=-1.20, scatter=0.25 * u.kpc, scatter_range=(-1.5, 1.0),
-                 z_max=7.0, cosmology=DEFAULT_COSMOLOGY):
+    def __init__(
+        self,
+        *,
+        r_e_low_z=2.54 * u.kpc,
+        z_break=1.0,
+        norm=6.9 * u.kpc,
+        slope=-1.20,
+        scatter=0.25 * u.kpc,
+        scatter_range=(-1.5, 1.0),
+        z_max=7.0,
+        cosmology=DEFAULT_COSMOLOGY,
+    ):
         values = {}
         for name, value in (("r_e_low_z", r_e_low_z), ("norm", norm), ("scatter", scatter)):
             try:
                 values[name] = u.Quantity(value, u.kpc).value
             except u.UnitConversionError:
                 raise InputError(f"{name}={value} must be a length") from None
-            if not np.isfinite(values[name]) or values[name] < 0 or (
-                name != "scatter" and values[name] == 0
+            if (
+                not np.isfinite(values[name])
+                or values[name] < 0
+                or (name != "scatter" and values[name] == 0)
             ):
                 raise InputError(f"{name}={value} must be a positive length")
         lo, hi = (float(v) for v in scatter_range)
@@ -94,9 +105,7 @@ class SizeRelation:
     def mean_kpc(self, z):
         """Central relation R_e(z) in kpc, as floats."""
         z = np.asarray(z, dtype=float)
-        return np.where(
-            z <= self.z_break, self.r_e_low_z, self.norm * (1.0 + z) ** self.slope
-        )
+        return np.where(z <= self.z_break, self.r_e_low_z, self.norm * (1.0 + z) ** self.slope)
 
     def mean(self, z):
         """Central relation R_e(z) (`~astropy.units.Quantity`, kpc)."""

@@ -20,8 +20,9 @@ def test_sample_sources_respects_cluster_redshift_and_seed():
 
 
 def test_sample_sources_bands_population_and_options():
-    table = sample_sources(20, z_cluster=0.3, seed=1, bands=("F606W", "F814W"),
-                           population="clumpy", sed="SB1")
+    table = sample_sources(
+        20, z_cluster=0.3, seed=1, bands=("F606W", "F814W"), population="clumpy", sed="SB1"
+    )
     assert "mag_F435W" not in table.colnames and "clump_x" in table.colnames
     assert table.meta["provenance"]["sed"] == "Kinney96 SB1"
     pop = SersicPopulation(bands=("F814W",))

@@ -79,7 +79,7 @@ def test_profile_matches_definition():
     x = np.array([0.0, 0.5, 1.0, 3.0])
     sb = sersic_profile(x, np.zeros(4), flux=1.0, r_e=1.0, n=2.0, q=1.0, pa=0.0)
     i_e = sersic_amplitude(1.0, r_e=1.0, n=2.0, q=1.0)
-    expected = i_e * np.exp(-sersic_bn(2.0) * (x ** 0.5 - 1))
+    expected = i_e * np.exp(-sersic_bn(2.0) * (x**0.5 - 1))
     np.testing.assert_allclose(sb, expected, rtol=1e-12)
 
 
