@@ -2,7 +2,7 @@ import io
 
 import pytest
 
-from ggsltools.exceptions import InputError
+from ggsltools.exceptions import InputError, PluginError
 from ggsltools.plugins.sources import SersicPopulation
 from ggsltools.sources import plot_population, sample_sources
 
@@ -30,7 +30,7 @@ def test_sample_sources_bands_population_and_options():
 
 
 def test_sample_sources_errors():
-    with pytest.raises(InputError, match="'disc'"):
+    with pytest.raises(PluginError, match="no sources plugin named 'disc'.*clumpy, sersic"):
         sample_sources(5, z_cluster=0.3, seed=1, population="disc")
     with pytest.raises(InputError, match="z_cluster=-0.1"):
         sample_sources(5, z_cluster=-0.1, seed=1)
