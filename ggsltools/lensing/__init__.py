@@ -1,0 +1,3 @@
+"""Lensing maths on grids: maps, critical lines, caustics and cross-sections."""
+
+__all__ = []
