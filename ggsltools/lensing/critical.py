@@ -80,7 +80,7 @@ def _check_refine(refine):
     return int(refine)
 
 
-def _arcsec(value, name, *, positive=True):
+def _arcsec(value, name, *, positive=True, finite=True):
     """A scalar angle as a float in arcsec (plain numbers are arcsec)."""
     if isinstance(value, u.Quantity):
         try:
@@ -88,8 +88,12 @@ def _arcsec(value, name, *, positive=True):
         except u.UnitConversionError:
             raise InputError(f"{name}={value} must be an angle") from None
     value = float(value)
-    if not np.isfinite(value) or (positive and value <= 0):
-        raise InputError(f"{name}={value} arcsec must be positive and finite")
+    if np.isnan(value) or (finite and np.isinf(value)) or value < 0 or (
+        positive and value == 0
+    ):
+        qualifier = "positive" if positive else "non-negative"
+        raise InputError(f"{name}={value} arcsec must be {qualifier}"
+                         + (" and finite" if finite else ""))
     return value
 
 
@@ -384,43 +388,45 @@ def critical_lines(
     kinds = _check_kinds(kinds)
     refine = _check_refine(refine)
     model.distance_ratio(z_source)
-    wcs, shape = parse_grid(grid)
-    py, px = np.indices(shape, dtype=float)
-    x, y = pixel_to_model(model, wcs, px, py)
-    hessian = _hessian_at(model, x, y, float(z_source))
-    records, n_holes = _lines_from_hessian(
-        model, wcs, hessian, z_source=float(z_source), kinds=kinds, refine=refine
-    )
-    lines = _lines_table(
-        records,
-        model,
-        {
-            "z_source": float(z_source),
-            "search": "grid",
-            "grid_shape": list(shape),
-            "pixel_scale_arcsec": _grid_pixel_scale(wcs),
-            "method": _method(refine),
-            "n_holes": n_holes,
-        },
-    )
+    (lines,) = _grid_tables(model, grid, [float(z_source)], kinds=kinds, refine=refine)
     if members is not None:
         return assign_members(lines, members)
     return classify_lines(lines)
 
 
-def _window_plan(model, centres_x, centres_y, window, scale):
-    """A parent lattice and the pixel boxes of windows around positions."""
-    n = int(np.ceil(window / scale))
-    reach = max(np.max(np.abs(centres_x)), np.max(np.abs(centres_y))) + window
-    parent = tangent_plane_grid(
-        model.center, size=2 * reach * u.arcsec, pixel_scale=scale * u.arcsec
-    )
-    cpx, cpy = model_to_pixel(model, parent, centres_x, centres_y)
-    starts = [
-        (int(round(cy)) - n // 2, int(round(cx)) - n // 2)
-        for cx, cy in zip(np.atleast_1d(cpx), np.atleast_1d(cpy))
-    ]
-    return parent, n, starts
+def _grid_tables(model, grid, z_sources, *, kinds, refine):
+    """Unclassified line tables of a full grid, one per source redshift.
+
+    The Hessian is evaluated once, at the first redshift, and rescaled by the
+    distance ratio for the others (one lens plane).
+    """
+    wcs, shape = parse_grid(grid)
+    py, px = np.indices(shape, dtype=float)
+    x, y = pixel_to_model(model, wcs, px, py)
+    hessian0 = _hessian_at(model, x, y, z_sources[0])
+    ratio0 = model.distance_ratio(z_sources[0])
+    tables = []
+    for z in z_sources:
+        factor = model.distance_ratio(z) / ratio0
+        hessian = hessian0 if z == z_sources[0] else hessian0 * factor
+        records, n_holes = _lines_from_hessian(
+            model, wcs, hessian, z_source=z, kinds=kinds, refine=refine
+        )
+        tables.append(
+            _lines_table(
+                records,
+                model,
+                {
+                    "z_source": z,
+                    "search": "grid",
+                    "grid_shape": list(shape),
+                    "pixel_scale_arcsec": _grid_pixel_scale(wcs),
+                    "method": _method(refine),
+                    "n_holes": n_holes,
+                },
+            )
+        )
+    return tables
 
 
 def _same_line(a, b, tolerance):
@@ -432,34 +438,83 @@ def _same_line(a, b, tolerance):
     )
 
 
-def _windowed_records(model, centres_x, centres_y, *, z_sources, window, scale, kinds,
-                      refine, margin):
-    """Lines closed inside windows, for several source redshifts.
+def _member_cut(hessian, records, col, row, x, y):
+    """Whether a member sits in a tangential critical region no kept line closes.
 
-    The Hessian of each window is evaluated once, at the first redshift, and
-    rescaled by the distance ratio for the others (one lens plane).
+    ``col``, ``row`` is the member's pixel in the window, ``x``, ``y`` its
+    lens-model frame position.
     """
-    parent, n, starts = _window_plan(model, centres_x, centres_y, window, scale)
+    c, r = int(round(col)), int(round(row))
+    patch = _eigenvalue(hessian[:, max(r - 1, 0) : r + 2, max(c - 1, 0) : c + 2], "tangential")
+    critical = not np.all(np.isfinite(patch)) or np.nanmin(patch) < 0
+    if not critical:
+        return False
+    return not any(
+        record["kind"] == "tangential"
+        and shapely.contains_xy(
+            shapely.Polygon(np.column_stack([record["line_x"], record["line_y"]])), x, y
+        )
+        for record in records
+    )
+
+
+def _windowed_records(model, centres_x, centres_y, *, z_sources, window, max_window,
+                      scale, kinds, refine, margin):
+    """Lines closed inside windows around positions, for several source redshifts.
+
+    All windows lie on one lattice (a tangent-plane grid about the model centre).
+    When a position sits in a tangential critical region that no line closed
+    inside its window encloses, the window is doubled, up to ``max_window``;
+    positions still unresolved are returned by index. The Hessian of a window is
+    evaluated once, at the first redshift, and rescaled by the distance ratio for
+    the others (one lens plane).
+    """
+    n = int(np.ceil(window / scale))
+    n_max = max(int(np.ceil(max_window / scale)), n)
+    reach = max(np.max(np.abs(centres_x)), np.max(np.abs(centres_y))) + max_window
+    parent = tangent_plane_grid(
+        model.center, size=2 * reach * u.arcsec, pixel_scale=scale * u.arcsec
+    )
+    cpx, cpy = model_to_pixel(model, parent, centres_x, centres_y)
     ratio0 = model.distance_ratio(z_sources[0])
-    scales = [model.distance_ratio(z) / ratio0 for z in z_sources]
+    factors = [model.distance_ratio(z) / ratio0 for z in z_sources]
     found = {z: [] for z in z_sources}
     holes = {z: 0 for z in z_sources}
-    for row0, col0 in starts:
-        sub = parent[row0 : row0 + n, col0 : col0 + n]
-        sub.array_shape = (n, n)
-        py, px = np.indices((n, n), dtype=float)
-        x, y = pixel_to_model(model, sub, px, py)
-        hessian0 = _hessian_at(model, x, y, float(z_sources[0]))
-        for z, factor in zip(z_sources, scales):
-            records, n_holes = _lines_from_hessian(
-                model, sub, hessian0 * factor, z_source=float(z), kinds=kinds,
-                refine=refine, margin=margin,
-            )
+    unresolved = []
+    for index, (col, row) in enumerate(zip(np.atleast_1d(cpx), np.atleast_1d(cpy))):
+        size = n
+        while True:
+            row0 = int(round(row)) - size // 2
+            col0 = int(round(col)) - size // 2
+            sub = parent[row0 : row0 + size, col0 : col0 + size]
+            sub.array_shape = (size, size)
+            py, px = np.indices((size, size), dtype=float)
+            x, y = pixel_to_model(model, sub, px, py)
+            hessian0 = _hessian_at(model, x, y, float(z_sources[0]))
+            results = []
+            cut = False
+            for z, factor in zip(z_sources, factors):
+                hessian = hessian0 if factor == 1.0 else hessian0 * factor
+                records, n_holes = _lines_from_hessian(
+                    model, sub, hessian, z_source=z, kinds=kinds, refine=refine,
+                    margin=margin,
+                )
+                results.append((z, records, n_holes))
+                cut = cut or _member_cut(
+                    hessian, records, col - col0, row - row0,
+                    centres_x[index], centres_y[index],
+                )
+            if not cut or size >= n_max:
+                break
+            size = min(2 * size, n_max)
+        if cut:
+            unresolved.append(index)
+        for z, records, n_holes in results:
             holes[z] += n_holes
             for record in records:
                 if not any(_same_line(record, old, scale) for old in found[z]):
                     found[z].append(record)
-    return found, holes, n
+    return found, holes, n, unresolved
 
 
 def _member_xy(members, center):
@@ -489,6 +544,7 @@ def critical_lines_windowed(
     *,
     z_source,
     window_size=8 * u.arcsec,
+    max_window_size=16 * u.arcsec,
     pixel_scale=0.03 * u.arcsec,
     kinds=tuple(KINDS),
     refine=2,
@@ -500,9 +556,12 @@ def critical_lines_windowed(
     ``pixel_scale`` (a tangent-plane grid centred on the model's centre), centred
     on one member. A line is kept only from a window in which it is closed and all
     its vertices lie ``margin`` pixels or more inside; lines found in overlapping
-    windows are kept once. Lines larger than a window (the primary, cluster-scale
-    lines) are therefore not found: use `critical_lines` on a coarser full grid
-    for those.
+    windows are kept once. When a member sits in a tangential critical region
+    that no line closed inside its window encloses, its window is doubled, up to
+    ``max_window_size``; members still unresolved (typically merged into the
+    primary critical region) are listed in ``meta['unresolved_members']``. Lines
+    larger than that (the primary, cluster-scale lines) are not found: use
+    `critical_lines` on a coarser full grid for those.
 
     The Hessian of a window comes from the model's ``hessian_grid_arcsec(x, y, *,
     z_source)`` when it defines one (for instance evaluating distant potentials on
@@ -519,6 +578,8 @@ def critical_lines_windowed(
         Source redshift, larger than the lens redshift.
     window_size : `~astropy.units.Quantity`, optional
         Side of a window.
+    max_window_size : `~astropy.units.Quantity`, optional
+        Largest side a window grows to.
     pixel_scale : `~astropy.units.Quantity`, optional
         Pixel side of the windows.
     kinds : sequence of str, optional
@@ -540,39 +601,58 @@ def critical_lines_windowed(
     """
     kinds = _check_kinds(kinds)
     refine = _check_refine(refine)
+    model.distance_ratio(z_source)
+    (lines,) = _windowed_tables(
+        model, members, [float(z_source)], window_size=window_size,
+        max_window_size=max_window_size, pixel_scale=pixel_scale, kinds=kinds,
+        refine=refine, margin=margin,
+    )
+    return lines
+
+
+def _windowed_tables(model, members, z_sources, *, window_size, max_window_size,
+                     pixel_scale, kinds, refine, margin, id_column="id"):
+    """Member-assigned line tables of a windowed search, one per source redshift."""
     window = _arcsec(window_size, "window_size")
+    max_window = _arcsec(max_window_size, "max_window_size")
     scale = _arcsec(pixel_scale, "pixel_scale")
     if int(margin) != margin or margin < 1 or 2 * margin >= window / scale:
-        raise InputError(f"margin={margin} must be a whole number of pixels >= 1 "
-                         "and leave room inside the window")
+        raise InputError(
+            f"margin={margin} must be a whole number of pixels >= 1 that leaves room "
+            "inside the window"
+        )
     if len(members) == 0:
         raise InputError("the member catalogue is empty: no window to search")
-    model.distance_ratio(z_source)
     mx, my = _member_xy(members, model.center)
-    found, holes, n = _windowed_records(
-        model, mx, my, z_sources=[float(z_source)], window=window, scale=scale,
-        kinds=kinds, refine=refine, margin=int(margin),
+    if id_column not in members.colnames:
+        raise InputError(f"the member catalogue has no id column {id_column!r}")
+    found, holes, n, unresolved = _windowed_records(
+        model, mx, my, z_sources=z_sources, window=window, max_window=max_window,
+        scale=scale, kinds=kinds, refine=refine, margin=int(margin),
     )
-    lines = _lines_table(
-        found[float(z_source)],
-        model,
-        _windowed_meta(float(z_source), n, scale, window, len(members), refine,
-                       holes[float(z_source)]),
-    )
-    return assign_members(lines, members)
-
-
-def _windowed_meta(z_source, n, scale, window, n_windows, refine, n_holes):
-    return {
-        "z_source": z_source,
-        "search": "windows",
-        "grid_shape": [n, n],
-        "pixel_scale_arcsec": scale,
-        "window_arcsec": window,
-        "n_windows": n_windows,
-        "method": _method(refine),
-        "n_holes": n_holes,
-    }
+    ids = np.asarray(members[id_column]).astype(str)
+    return [
+        assign_members(
+            _lines_table(
+                found[z],
+                model,
+                {
+                    "z_source": z,
+                    "search": "windows",
+                    "grid_shape": [n, n],
+                    "pixel_scale_arcsec": scale,
+                    "window_arcsec": window,
+                    "max_window_arcsec": max_window,
+                    "n_windows": len(members),
+                    "unresolved_members": [str(i) for i in ids[unresolved]],
+                    "method": _method(refine),
+                    "n_holes": holes[z],
+                },
+            ),
+            members,
+        )
+        for z in z_sources
+    ]
 
 
 def _polygons(lines, which="line"):
@@ -707,7 +787,7 @@ def select_secondary(lines, *, theta_min=0.2 * u.arcsec, theta_max=3.5 * u.arcse
     lines : `~astropy.table.QTable`
         Critical lines.
     theta_min, theta_max : `~astropy.units.Quantity`, optional
-        Open range of Einstein radii kept.
+        Open range of Einstein radii kept (``theta_max`` may be infinite).
     kind : str, optional
         Kind of line kept.
 
@@ -722,7 +802,7 @@ def select_secondary(lines, *, theta_min=0.2 * u.arcsec, theta_max=3.5 * u.arcse
         If the range is empty or ``kind`` is unknown.
     """
     low = _arcsec(theta_min, "theta_min", positive=False)
-    high = _arcsec(theta_max, "theta_max")
+    high = _arcsec(theta_max, "theta_max", finite=False)
     if not low < high:
         raise InputError(f"theta_min={low} arcsec must be smaller than theta_max={high} arcsec")
     _check_kinds([kind])
