@@ -148,6 +148,34 @@ def _shoelace(x, y):
     return float(area), float(cx), float(cy)
 
 
+def _curvature_correction(x, y):
+    """Signed area between a smooth closed curve and its inscribed polygon.
+
+    The curvature at every vertex is that of the circle through it and its two
+    neighbours; each edge of length c, with the mean curvature k of its two
+    vertices, cuts off the circular segment (t - sin t) / (2 k^2), where
+    t = 2 arcsin(c k / 2). Signed curvatures follow the orientation, so the sum
+    is added to the signed shoelace area.
+    """
+    ax, ay = x - np.roll(x, 1), y - np.roll(y, 1)
+    bx, by = np.roll(x, -1) - x, np.roll(y, -1) - y
+    cx, cy = ax + bx, ay + by
+    cross = ax * by - ay * bx
+    with np.errstate(divide="ignore", invalid="ignore"):
+        vertex_k = 2.0 * cross / np.sqrt((ax * ax + ay * ay) * (bx * bx + by * by)
+                                         * (cx * cx + cy * cy))
+    vertex_k = np.nan_to_num(vertex_k)
+    k = 0.5 * (vertex_k + np.roll(vertex_k, -1))
+    chord = np.hypot(bx, by)
+    half = np.clip(0.5 * chord * np.abs(k), 0.0, 1.0)
+    t = 2.0 * np.arcsin(half)
+    small = half < 1e-3
+    with np.errstate(divide="ignore", invalid="ignore"):
+        exact = np.sign(k) * (t - np.sin(t)) / (2.0 * k * k)
+    segment = np.where(small, chord**3 * k / 12.0, exact)
+    return float(np.sum(segment))
+
+
 def _encloses_negative(field, vertices):
     """Whether the eigenvalue is negative inside a closed contour (not a hole).
 
@@ -249,14 +277,36 @@ def _lines_from_hessian(model, wcs, hessian, *, z_source, kinds, refine, margin=
     return records, n_holes
 
 
+#: Caustics smaller than this (arcsec) along both axes are points, of zero area.
+_CAUSTIC_MIN_EXTENT = 1e-4
+
+
+def _caustic_polygon(bx, by):
+    """The region enclosed by a caustic, as a valid shapely geometry.
+
+    Caustics have cusps and can self-intersect (swallowtails, butterflies); the
+    "structure" repair keeps the union of the regions they enclose. A caustic
+    that has shrunk to a point (an axisymmetric lens) encloses nothing.
+    """
+    if len(bx) < 3 or max(np.ptp(bx), np.ptp(by)) < _CAUSTIC_MIN_EXTENT:
+        return shapely.Polygon()
+    return shapely.make_valid(
+        shapely.Polygon(np.column_stack([bx, by])), method="structure"
+    )
+
+
+def _caustic_area(bx, by):
+    """Area (arcsec2) enclosed by a caustic."""
+    return float(_caustic_polygon(bx, by).area)
+
+
 def _measure(kind, closed, x, y, bx, by):
     """One line record: vertices, area, Einstein radius, centre, caustic area."""
     if closed:
         signed_area, cx, cy = _shoelace(x, y)
-        area = abs(signed_area)
+        area = abs(signed_area + _curvature_correction(x, y))
         theta_e = np.sqrt(area / np.pi)
-        caustic = shapely.make_valid(shapely.Polygon(np.column_stack([bx, by])))
-        caustic_area = float(caustic.area)
+        caustic_area = _caustic_area(bx, by)
     else:
         area = theta_e = caustic_area = np.nan
         cx, cy = float(np.mean(x)), float(np.mean(y))
@@ -806,7 +856,7 @@ def select_secondary(lines, *, theta_min=0.2 * u.arcsec, theta_max=3.5 * u.arcse
     if not low < high:
         raise InputError(f"theta_min={low} arcsec must be smaller than theta_max={high} arcsec")
     _check_kinds([kind])
-    theta = lines["theta_e"].to_value(u.arcsec)
+    theta = u.Quantity(lines["theta_e"], u.arcsec).value
     keep = (
         lines["closed"]
         & (lines["kind"] == kind)
@@ -846,7 +896,7 @@ def draw_lines(lines, n, *, rng, replace=True):
         raise InputError(f"rng={rng!r} must be a numpy.random.Generator")
     if int(n) != n or n < 0:
         raise InputError(f"n={n} must be a non-negative integer")
-    theta = lines["theta_e"].to_value(u.arcsec) if len(lines) else np.empty(0)
+    theta = u.Quantity(lines["theta_e"], u.arcsec).value
     if theta.size == 0:
         raise InputError("no lines to draw from")
     if not np.all(np.isfinite(theta) & (theta > 0)):

@@ -21,6 +21,7 @@ from astropy.table import QTable
 from ..exceptions import InputError
 from .critical import (
     _arcsec,
+    _caustic_polygon,
     _check_refine,
     _grid_tables,
     _member_xy,
@@ -45,13 +46,9 @@ def _check_redshifts(model, z_sources):
 
 def _caustic_union_area(lines):
     polygons = [
-        shapely.make_valid(shapely.Polygon(np.column_stack([bx, by])))
-        for bx, by in zip(lines["caustic_x"], lines["caustic_y"])
-        if len(bx) >= 3
+        _caustic_polygon(bx, by) for bx, by in zip(lines["caustic_x"], lines["caustic_y"])
     ]
-    if not polygons:
-        return 0.0
-    return float(shapely.union_all(polygons).area)
+    return float(shapely.union_all(polygons).area) if polygons else 0.0
 
 
 def cross_section(
