@@ -121,11 +121,12 @@ def _gradient(field, px, py):
 
 
 def _trace_zero(field):
-    """Zero contours of a grid: a list of (vertices (N, 2) in pixels, closed)."""
-    finite = np.isfinite(field)
-    z = field if finite.all() else np.ma.masked_array(field, mask=~finite)
+    """Zero contours of a grid: a list of (vertices (N, 2) in pixels, closed).
+
+    NaN pixels are masked: contours stop at them, and are then open.
+    """
     generator = contourpy.contour_generator(
-        z=z, name="serial", line_type=contourpy.LineType.SeparateCode
+        z=field, name="serial", line_type=contourpy.LineType.SeparateCode
     )
     points, codes = generator.lines(0.0)
     traced = []
@@ -227,13 +228,19 @@ def _lines_from_hessian(model, wcs, hessian, *, z_source, kinds, refine, margin=
     records = []
     n_holes = 0
     shape = hessian.shape[1:]
+    psi_xx, psi_xy, psi_yy = hessian
+    one_minus_kappa = 1.0 - 0.5 * (psi_xx + psi_yy)
+    gamma = np.hypot(0.5 * (psi_xx - psi_yy), psi_xy)
+    finite = np.isfinite(one_minus_kappa) & np.isfinite(gamma)
+    singular = not finite.all()
     for kind in kinds:
-        field = _eigenvalue(hessian, kind)
-        # Samples for gradients must stay finite next to singular pixels, which the
-        # contours themselves avoid (they are masked when tracing).
+        field = one_minus_kappa - gamma if kind == "tangential" else one_minus_kappa + gamma
+        # Singular pixels are masked (NaN) for tracing; samples for gradients must
+        # stay finite next to them.
         finite_field = field
-        if not np.isfinite(field).all():
+        if singular:
             finite_field = np.nan_to_num(field, nan=0.0, posinf=1e3, neginf=-1e3)
+            field = np.where(finite, field, np.nan)
         kept = []
         for vertices, closed in _trace_zero(field):
             if len(vertices) < 3 and closed:
@@ -950,7 +957,7 @@ def lines_to_regions(lines, *, which=("line", "caustic")):
     regions : `regions.Regions`
         `~regions.PolygonSkyRegion` objects.
     """
-    from regions import PolygonSkyRegion, RegionMeta, RegionVisual, Regions
+    from regions import PolygonSkyRegion, RegionMeta, Regions, RegionVisual
 
     colours = {"tangential": "red", "radial": "blue"}
     out = []

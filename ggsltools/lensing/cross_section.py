@@ -82,7 +82,7 @@ def cross_section(
         Cluster members (see `~ggsltools.lensing.critical.assign_members`). With
         members and no ``grid``, secondary lines are searched in windows around
         them (`~ggsltools.lensing.critical.critical_lines_windowed`).
-    grid : `~astropy.wcs.WCS`, `~astropy.nddata.NDData`, `~astropy.nddata.Cutout2D` or tuple, optional
+    grid : `~astropy.wcs.WCS`, image, cutout or ``(wcs, shape)``, optional
         A full grid to search instead (see `~ggsltools.lensing.maps.parse_grid`);
         lines are classified without members unless ``members`` is given too.
     window_size, max_window_size, pixel_scale : `~astropy.units.Quantity`, optional
