@@ -25,7 +25,7 @@ import contourpy
 import numpy as np
 import shapely
 from astropy.coordinates import SkyCoord
-from astropy.table import QTable
+from astropy.table import QTable, vstack
 from scipy.ndimage import map_coordinates
 
 from ..exceptions import InputError
@@ -43,6 +43,7 @@ __all__ = [
     "KINDS",
     "critical_lines",
     "critical_lines_windowed",
+    "critical_lines_field",
     "assign_members",
     "classify_lines",
     "select_secondary",
@@ -62,6 +63,9 @@ _VERTEX_COLUMNS = ("line_x", "line_y", "caustic_x", "caustic_y")
 
 #: contourpy's code for a segment that closes a polygon.
 _CLOSEPOLY = 79
+
+#: Caustics smaller than this (arcsec) along both axes are points, of zero area.
+_CAUSTIC_MIN_EXTENT = 1e-4
 
 
 # --------------------------------------------------------------------- checks
@@ -282,10 +286,6 @@ def _lines_from_hessian(model, wcs, hessian, *, z_source, kinds, refine, margin=
         ):
             records.append(_measure(kind, closed, lx, ly, cx_, cy_))
     return records, n_holes
-
-
-#: Caustics smaller than this (arcsec) along both axes are points, of zero area.
-_CAUSTIC_MIN_EXTENT = 1e-4
 
 
 def _caustic_polygon(bx, by):
@@ -710,6 +710,95 @@ def _windowed_tables(model, members, z_sources, *, window_size, max_window_size,
         )
         for z in z_sources
     ]
+
+
+def critical_lines_field(
+    model,
+    *,
+    z_source,
+    size=200 * u.arcsec,
+    pixel_scale=0.2 * u.arcsec,
+    members=None,
+    window_size=8 * u.arcsec,
+    max_window_size=16 * u.arcsec,
+    member_pixel_scale=0.03 * u.arcsec,
+    kinds=tuple(KINDS),
+    refine=2,
+):
+    """All the critical lines of a cluster field: coarse grid plus member windows.
+
+    The whole field is contoured on a coarse tangent-plane grid centred on the
+    model's centre, which resolves the primary (cluster-scale) lines. With a
+    member catalogue, galaxy-scale lines are then searched at
+    ``member_pixel_scale`` in windows around the members
+    (`critical_lines_windowed`) and replace the coarse lines that enclose a
+    member; coarse lines enclosing no member (e.g. around group halos of the
+    model) are kept.
+
+    Parameters
+    ----------
+    model : `~ggsltools.interfaces.LensModel`
+        The lens model.
+    z_source : float
+        Source redshift, larger than the lens redshift.
+    size : `~astropy.units.Quantity`, optional
+        Side of the square field, or ``(height, width)``; the default covers an
+        HST ACS/WFC field.
+    pixel_scale : `~astropy.units.Quantity`, optional
+        Pixel side of the coarse grid.
+    members : `~astropy.table.Table`, optional
+        Cluster members (see `assign_members`).
+    window_size, max_window_size, member_pixel_scale : `~astropy.units.Quantity`, optional
+        Window side, largest window side and pixel side around members.
+    kinds : sequence of str, optional
+        ``"tangential"`` and/or ``"radial"``.
+    refine : int, optional
+        Newton steps onto the exact zero (see `critical_lines`).
+
+    Returns
+    -------
+    lines : `~astropy.table.QTable`
+        As `critical_lines`, with ``meta['search'] = 'field and windows'`` when
+        members were given, and the coarse grid in ``meta['field_shape']`` and
+        ``meta['field_pixel_scale_arcsec']``.
+
+    Raises
+    ------
+    InputError
+        If an option is invalid or ``z_source`` is not larger than the lens
+        redshift.
+    """
+    grid = tangent_plane_grid(model.center, size=size, pixel_scale=pixel_scale)
+    coarse = critical_lines(model, grid, z_source=z_source, kinds=kinds, refine=refine,
+                            members=members)
+    field_meta = {
+        "field_shape": coarse.meta["grid_shape"],
+        "field_pixel_scale_arcsec": coarse.meta["pixel_scale_arcsec"],
+    }
+    if members is None:
+        coarse.meta.update(field_meta)
+        return coarse
+    fine = critical_lines_windowed(
+        model, members, z_source=z_source, window_size=window_size,
+        max_window_size=max_window_size, pixel_scale=member_pixel_scale, kinds=kinds,
+        refine=refine,
+    )
+    fine_members = set(fine["member"])
+    keep = [
+        row["classification"] != "secondary" or row["member"] not in fine_members
+        for row in coarse
+    ]
+    lines = vstack([coarse[keep], fine], metadata_conflicts="silent")
+    lines.meta = dict(fine.meta)
+    lines.meta.update(field_meta)
+    lines.meta["search"] = "field and windows"
+    lines.meta["n_holes"] = coarse.meta["n_holes"] + fine.meta["n_holes"]
+    order = np.lexsort(
+        (-np.nan_to_num(lines["theta_e"].value), ~lines["closed"], lines["kind"] != "tangential")
+    )
+    lines = lines[order]
+    lines["id"] = np.arange(1, len(lines) + 1)
+    return assign_members(lines, members)
 
 
 def _polygons(lines, which="line"):

@@ -13,6 +13,7 @@ from ggsltools.lensing.critical import (
     assign_members,
     classify_lines,
     critical_lines,
+    critical_lines_field,
     critical_lines_windowed,
     draw_lines,
     read_lines,
@@ -187,6 +188,33 @@ def test_windows_grow_for_lines_larger_than_a_window(toy, members_table):
     assert len(grown) == len(toy.members)
     assert len(small) < len(grown)
     assert len(small.meta["unresolved_members"]) == len(grown) - len(small)
+
+
+def test_field_search_combines_coarse_grid_and_windows(toy, members_table):
+    cluster = toy.make_cluster()
+    options = dict(z_source=toy.z_ref, size=36 * u.arcsec, pixel_scale=0.3 * u.arcsec)
+    coarse = critical_lines_field(cluster, **options)
+    assert coarse.meta["field_pixel_scale_arcsec"] == pytest.approx(0.3)
+    lines = critical_lines_field(
+        cluster, members=members_table, member_pixel_scale=0.04 * u.arcsec,
+        window_size=5 * u.arcsec, **options,
+    )
+    assert lines.meta["search"] == "field and windows"
+    assert list(lines["id"]) == list(range(1, len(lines) + 1))
+    secondary = lines[lines["classification"] == "secondary"]
+    assert sorted(secondary["member"]) == sorted(str(m[0]) for m in toy.members)
+    windowed = critical_lines_windowed(
+        cluster, members_table, z_source=toy.z_ref, window_size=5 * u.arcsec,
+        pixel_scale=0.04 * u.arcsec,
+    )
+    secondary.sort("member")
+    windowed.sort("member")
+    assert_allclose(secondary["theta_e"], windowed["theta_e"], rtol=1e-12)
+    primary = lines[lines["classification"] == "primary"]
+    assert set(primary["kind"]) == {"tangential", "radial"}
+    assert_allclose(
+        primary["theta_e"], coarse[coarse["classification"] == "primary"]["theta_e"]
+    )
 
 
 def test_member_assignment_and_classification(toy):
