@@ -848,7 +848,10 @@ def assign_members(lines, members, *, id_column="id", rank_by=None, largest=True
     center = SkyCoord(lines.meta["center_ra"] * u.deg, lines.meta["center_dec"] * u.deg)
     mx, my = _member_xy(members, center)
     ids = np.asarray(members[id_column]).astype(str)
-    rank = None if rank_by is None else np.asarray(u.Quantity(members[rank_by]).value, float)
+    rank = None
+    if rank_by is not None:
+        column = members[rank_by]
+        rank = np.asarray(getattr(column, "value", column), dtype=float)
     lines = lines.copy()
     for i, polygon in enumerate(_polygons(lines)):
         if polygon is None:
