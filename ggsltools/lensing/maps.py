@@ -249,11 +249,16 @@ def pixel_to_model(model, wcs, px, py):
     -------
     x, y : `~numpy.ndarray`
         float64 arrays in arcsec, of the shape of ``px``.
+
+    Notes
+    -----
+    Distortions (SIP, lookup tables) of the WCS are applied when present.
     """
     px = np.asarray(px, dtype=float)
     py = np.asarray(py, dtype=float)
     if _wcs_radec(wcs):
-        ra, dec = wcs.wcs_pix2world(px, py, 0)
+        to_world = wcs.all_pix2world if wcs.has_distortion else wcs.wcs_pix2world
+        ra, dec = to_world(px, py, 0)
         return _radec_to_model(ra, dec, model.center)
     coord = wcs.pixel_to_world(px, py)
     x, y = sky_to_model(model, coord)
@@ -279,7 +284,8 @@ def model_to_pixel(model, wcs, x, y):
     """
     ra, dec = _model_to_radec(x, y, model.center)
     if _wcs_radec(wcs):
-        return wcs.wcs_world2pix(ra, dec, 0)
+        to_pixel = wcs.all_world2pix if wcs.has_distortion else wcs.wcs_world2pix
+        return to_pixel(ra, dec, 0)
     return wcs.world_to_pixel(SkyCoord(ra * u.deg, dec * u.deg, frame="icrs"))
 
 

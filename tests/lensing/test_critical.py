@@ -1,7 +1,7 @@
 import astropy.units as u
 import numpy as np
 import pytest
-from astropy.table import Table
+from astropy.table import QTable, Table
 from numpy.testing import assert_allclose
 from regions import PolygonSkyRegion, Regions
 from scipy.optimize import brentq
@@ -234,6 +234,9 @@ def test_member_assignment_and_classification(toy):
     assert line["member"] == "big" and line["other_members"] == "small"
     ranked = assign_members(lines, members, rank_by="sigma")
     assert ranked["member"][0] == "small" and ranked["other_members"][0] == "big"
+    members["mag"] = [19.0, 21.0, 18.0] * u.ABmag
+    brightest = assign_members(lines, QTable(members), rank_by="mag", largest=False)
+    assert brightest["member"][0] == "big"
     # Classification rules: the cluster centre, theta_E and the number of members.
     center = members_table_center(toy, 10.0, 0.0)
     assert classify_lines(lines, cluster_center=center)["classification"][0] == "primary"
