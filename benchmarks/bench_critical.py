@@ -4,12 +4,14 @@ The lens is an analytic cluster: a cored isothermal halo and 100 singular
 isothermal members. The script times
 
 - the Hessian of the potential on the grid (the model's cost, reported apart);
-- `ggsltools.lensing.critical.critical_lines` given that Hessian (contours,
-  Newton refinement, caustics, areas, Einstein radii, table), with and without
-  refinement;
+- the line finder alone given that Hessian (contours, Newton refinement,
+  caustics, areas, Einstein radii), with and without refinement, and
+  `ggsltools.lensing.critical.critical_lines` given that Hessian (adding the
+  pixel coordinates, the table and the classification);
 - lenstronomy's ``LensModelExtensions.critical_curve_caustics`` on the same
-  model and grid, when lenstronomy is installed (its time includes its own
-  magnification map, as the function computes it);
+  model and grid, when lenstronomy is installed, end to end (it computes its own
+  magnification map) and stage by stage (the map, then its contouring of 1/mu
+  with scikit-image and the ray shooting of the vertices);
 
 and prints the figures, their ratios and how well the Einstein radii of the two
 agree. Run it as ``python benchmarks/bench_critical.py``.
@@ -22,7 +24,7 @@ import numpy as np
 from astropy.coordinates import SkyCoord
 
 from ggsltools.interfaces import LensModel
-from ggsltools.lensing.critical import critical_lines
+from ggsltools.lensing.critical import KINDS, _lines_from_hessian, critical_lines
 from ggsltools.lensing.maps import grid_coordinates, tangent_plane_grid
 
 N_PIX = 2048
@@ -114,10 +116,24 @@ def lenstronomy_run(members, x_center, y_center):
             center_x=x_center, center_y=y_center,
         )
 
-    def magnification(x, y):
-        return lens_model.magnification(x.ravel(), y.ravel(), kwargs)
+    def contour_stage(inverse_magnification, x, y):
+        """The steps critical_curve_caustics takes once it has the map."""
+        from skimage.measure import find_contours
 
-    return run, magnification
+        paths = find_contours(inverse_magnification, 0.0)
+        for path in paths:
+            rows, cols = path[:, 0], path[:, 1]
+            lens_model.ray_shooting(
+                np.interp(cols, np.arange(x.shape[1]), x[0]),
+                np.interp(rows, np.arange(x.shape[0]), y[:, 0]),
+                kwargs,
+            )
+        return paths
+
+    def magnification(x, y):
+        return lens_model.magnification(x, y, kwargs)
+
+    return run, magnification, contour_stage
 
 
 def closed_theta(xs, ys):
@@ -142,40 +158,51 @@ def main():
     print(f"pixel -> model coordinates : {t_coords:8.3f} s")
     print(f"Hessian of the model       : {t_hessian:8.3f} s")
 
-    model.cached = hessian
-    timings = {}
+    stage = {}
     for refine in (0, 2):
-        elapsed, lines = best_of(
-            3, lambda steps=refine: critical_lines(model, grid, z_source=Z_SOURCE, refine=steps)
+        # The line finder alone, from the Hessian: contours, refinement, caustics,
+        # areas and Einstein radii.
+        stage[refine], _ = best_of(
+            5,
+            lambda steps=refine: _lines_from_hessian(
+                model, grid, hessian, z_source=Z_SOURCE, kinds=tuple(KINDS), refine=steps
+            ),
         )
-        timings[refine] = elapsed
-        closed = lines[lines["closed"]]
-        print(
-            f"critical_lines refine={refine}   : {elapsed:8.3f} s total, "
-            f"{elapsed - t_coords:.3f} s without the coordinates; "
-            f"{len(lines)} lines ({len(closed)} closed, "
-            f"{int(np.sum(lines['classification'] == 'secondary'))} secondary, "
-            f"{int(np.sum(lines['n_vertices']))} vertices)"
-        )
+    model.cached = hessian
+    t_public, lines = best_of(3, lambda: critical_lines(model, grid, z_source=Z_SOURCE))
     model.cached = None
-    total = t_coords + t_hessian + timings[2]
+    closed = lines[lines["closed"]]
+    print(f"lines from the Hessian     : {stage[0]:8.3f} s (refine=0), "
+          f"{stage[2]:.3f} s (refine=2)")
+    print(f"critical_lines, Hessian given: {t_public:6.3f} s (coordinates, lines, table, "
+          f"classification): {len(lines)} lines, {len(closed)} closed, "
+          f"{int(np.sum(lines['classification'] == 'secondary'))} secondary, "
+          f"{int(np.sum(lines['n_vertices']))} vertices")
+    total = t_hessian + t_public
     print(f"ours, end to end (refine=2): {total:8.3f} s")
 
     try:
-        run, magnification = lenstronomy_run(model.members, *_lenstronomy_centre(x, y))
+        run, magnification, contour_stage = lenstronomy_run(
+            model.members, *_lenstronomy_centre(x, y)
+        )
     except ImportError:
         print("lenstronomy is not installed: no comparison")
         return
     t_lenstronomy, result = best_of(1, run)
-    t_magnification, _ = best_of(1, lambda: magnification(x, y))
-    t_contours = t_lenstronomy - t_magnification
-    lines_only = timings[2] - t_coords
+    # Its stages apart, on a regular grid like ours: the magnification map, then
+    # find_contours on 1/mu and ray shooting of the vertices.
+    xs = x.mean(axis=0)
+    ys = y.mean(axis=1)
+    xg, yg = np.meshgrid(xs, ys)
+    t_magnification, mu = best_of(1, lambda: magnification(xg, yg))
+    inverse = 1.0 / mu
+    t_contours, _ = best_of(3, lambda: contour_stage(inverse, xg, yg))
     print(f"lenstronomy critical_curve_caustics: {t_lenstronomy:8.3f} s "
-          f"({len(result[0])} contours), of which its magnification map "
-          f"{t_magnification:.3f} s and contours + ray shooting {t_contours:.3f} s")
+          f"({len(result[0])} contours); its stages: magnification map "
+          f"{t_magnification:.3f} s, contours + ray shooting {t_contours:.3f} s")
     print(f"ratio lenstronomy / ours, end to end               : {t_lenstronomy / total:7.1f}")
     print(f"ratio lenstronomy / ours, lines from a given Hessian: "
-          f"{t_contours / lines_only:7.1f}")
+          f"{t_contours / stage[2]:7.1f}")
 
     ours = np.sort(lines["theta_e"][lines["closed"]].to_value(u.arcsec))
     theirs = closed_theta(result[0], result[1])
