@@ -1,6 +1,6 @@
-"""Gravitational-lensing computations: mass profiles, LensTool models and maps.
+"""Gravitational lensing: mass profiles, LensTool models, maps, critical lines.
 
-Submodules are imported explicitly (``from ggsltools.lensing import profiles``);
+Submodules are imported explicitly (``from ggsltools.lensing import critical``);
 this package module stays import-light.
 """
 

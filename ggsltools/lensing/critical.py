@@ -1,0 +1,1137 @@
+"""Critical lines and caustics of a lens model, for one source redshift.
+
+Critical lines are the zero contours of the tangential (lambda_t = 1 - kappa - gamma)
+and radial (lambda_r = 1 - kappa + gamma) eigenvalues of the lensing Jacobian,
+traced on a pixel grid with `contourpy` (marching squares with linear
+interpolation along the cell edges). Their vertices can be refined onto the exact
+zero with Newton steps along the gradient of the eigenvalue, evaluated with the
+model's own second derivatives, so that Einstein radii do not depend on how the
+grid falls on the line. Caustics are the vertices mapped through the lens equation
+beta = theta - alpha(theta).
+
+A contour that reaches the edge of the grid (or a masked, non-finite pixel) is
+kept but flagged open, and never measured. A closed contour with the critical
+region (eigenvalue < 0) outside it is the inner edge of a critical region, a hole:
+it is not a line of its own and is dropped (the tables count them in
+``meta['n_holes']``).
+
+Results are `~astropy.table.QTable` objects, one row a line, with vertex arrays in
+variable-length columns (arcsec, lens-model frame); `write_lines` and `read_lines`
+round-trip them through ECSV, `write_regions` exports DS9 polygons.
+"""
+
+import astropy.units as u
+import contourpy
+import numpy as np
+import shapely
+from astropy.coordinates import SkyCoord
+from astropy.table import QTable, vstack
+from scipy.ndimage import map_coordinates
+
+from ..exceptions import InputError
+from .maps import (
+    _hessian_at,
+    _model_to_radec,
+    _radec_to_model,
+    model_to_pixel,
+    parse_grid,
+    pixel_to_model,
+    tangent_plane_grid,
+)
+
+__all__ = [
+    "KINDS",
+    "critical_lines",
+    "critical_lines_windowed",
+    "critical_lines_field",
+    "assign_members",
+    "classify_lines",
+    "select_secondary",
+    "draw_lines",
+    "vertices_to_sky",
+    "lines_to_regions",
+    "write_regions",
+    "write_lines",
+    "read_lines",
+]
+
+#: Kinds of critical lines, with the eigenvalue whose zero contour they are.
+KINDS = {"tangential": "lambda_t", "radial": "lambda_r"}
+
+#: Variable-length vertex columns, in arcsec in the lens-model frame.
+_VERTEX_COLUMNS = ("line_x", "line_y", "caustic_x", "caustic_y")
+
+#: contourpy's code for a segment that closes a polygon.
+_CLOSEPOLY = 79
+
+#: Caustics smaller than this (arcsec) along both axes are points, of zero area.
+_CAUSTIC_MIN_EXTENT = 1e-4
+
+
+# --------------------------------------------------------------------- checks
+
+
+def _check_kinds(kinds):
+    kinds = tuple(kinds)
+    if not kinds or any(kind not in KINDS for kind in kinds):
+        raise InputError(f"kinds={kinds} must name some of {tuple(KINDS)}")
+    return kinds
+
+
+def _check_refine(refine):
+    if int(refine) != refine or refine < 0:
+        raise InputError(f"refine={refine} must be a number of Newton steps >= 0")
+    return int(refine)
+
+
+def _arcsec(value, name, *, positive=True, finite=True):
+    """A scalar angle as a float in arcsec (plain numbers are arcsec)."""
+    if isinstance(value, u.Quantity):
+        try:
+            value = value.to_value(u.arcsec)
+        except u.UnitConversionError:
+            raise InputError(f"{name}={value} must be an angle") from None
+    value = float(value)
+    if np.isnan(value) or (finite and np.isinf(value)) or value < 0 or (
+        positive and value == 0
+    ):
+        qualifier = "positive" if positive else "non-negative"
+        raise InputError(f"{name}={value} arcsec must be {qualifier}"
+                         + (" and finite" if finite else ""))
+    return value
+
+
+# ------------------------------------------------------------ array machinery
+
+
+def _eigenvalue(hessian, kind):
+    """lambda_t or lambda_r from psi_xx, psi_xy, psi_yy."""
+    psi_xx, psi_xy, psi_yy = hessian
+    kappa = 0.5 * (psi_xx + psi_yy)
+    gamma = np.hypot(0.5 * (psi_xx - psi_yy), psi_xy)
+    return 1.0 - kappa - gamma if kind == "tangential" else 1.0 - kappa + gamma
+
+
+def _sample(field, px, py):
+    """Bilinear samples of a grid at pixel positions (column px, row py)."""
+    return map_coordinates(field, [py, px], order=1, mode="nearest")
+
+
+def _gradient(field, px, py):
+    """Gradient (per pixel) of a grid at pixel positions, by bilinear differences."""
+    gx = _sample(field, px + 0.5, py) - _sample(field, px - 0.5, py)
+    gy = _sample(field, px, py + 0.5) - _sample(field, px, py - 0.5)
+    return gx, gy
+
+
+def _trace_zero(field):
+    """Zero contours of a grid: a list of (vertices (N, 2) in pixels, closed).
+
+    NaN pixels are masked: contours stop at them, and are then open.
+    """
+    generator = contourpy.contour_generator(
+        z=field, name="serial", line_type=contourpy.LineType.SeparateCode
+    )
+    points, codes = generator.lines(0.0)
+    traced = []
+    for vertices, code in zip(points, codes):
+        closed = bool(code[-1] == _CLOSEPOLY)
+        traced.append((vertices[:-1] if closed else vertices, closed))
+    return traced
+
+
+def _shoelace(x, y):
+    """Signed area and centroid of a closed polygon (vertices not repeated)."""
+    xs = np.roll(x, -1)
+    ys = np.roll(y, -1)
+    cross = x * ys - xs * y
+    area = 0.5 * cross.sum()
+    if area == 0:
+        return 0.0, float(np.mean(x)), float(np.mean(y))
+    cx = ((x + xs) * cross).sum() / (6.0 * area)
+    cy = ((y + ys) * cross).sum() / (6.0 * area)
+    return float(area), float(cx), float(cy)
+
+
+def _curvature_correction(x, y):
+    """Signed area between a smooth closed curve and its inscribed polygon.
+
+    The curvature at every vertex is that of the circle through it and its two
+    neighbours; each edge of length c, with the mean curvature k of its two
+    vertices, cuts off the circular segment (t - sin t) / (2 k^2), where
+    t = 2 arcsin(c k / 2). Signed curvatures follow the orientation, so the sum
+    is added to the signed shoelace area.
+    """
+    ax, ay = x - np.roll(x, 1), y - np.roll(y, 1)
+    bx, by = np.roll(x, -1) - x, np.roll(y, -1) - y
+    cx, cy = ax + bx, ay + by
+    cross = ax * by - ay * bx
+    with np.errstate(divide="ignore", invalid="ignore"):
+        vertex_k = 2.0 * cross / np.sqrt((ax * ax + ay * ay) * (bx * bx + by * by)
+                                         * (cx * cx + cy * cy))
+    vertex_k = np.nan_to_num(vertex_k)
+    k = 0.5 * (vertex_k + np.roll(vertex_k, -1))
+    chord = np.hypot(bx, by)
+    half = np.clip(0.5 * chord * np.abs(k), 0.0, 1.0)
+    t = 2.0 * np.arcsin(half)
+    small = half < 1e-3
+    with np.errstate(divide="ignore", invalid="ignore"):
+        exact = np.sign(k) * (t - np.sin(t)) / (2.0 * k * k)
+    segment = np.where(small, chord**3 * k / 12.0, exact)
+    return float(np.sum(segment))
+
+
+def _encloses_negative(field, vertices):
+    """Whether the eigenvalue is negative inside a closed contour (not a hole).
+
+    The gradient of the field is projected onto the outward normal at every
+    vertex: it points outwards where the field increases outwards, i.e. where the
+    inside is the critical (negative) side.
+    """
+    px, py = vertices[:, 0], vertices[:, 1]
+    signed_area, _, _ = _shoelace(px, py)
+    tx = np.roll(px, -1) - np.roll(px, 1)
+    ty = np.roll(py, -1) - np.roll(py, 1)
+    gx, gy = _gradient(field, px, py)
+    outward = np.sign(signed_area) * (gx * ty - gy * tx)
+    return bool(np.nansum(outward) > 0)
+
+
+def _refine_vertices(model, wcs, field, px, py, kind, z_source, steps):
+    """Newton steps moving vertices onto the exact zero of the eigenvalue."""
+    for _ in range(steps):
+        x, y = pixel_to_model(model, wcs, px, py)
+        value = _eigenvalue(model.hessian_arcsec(x, y, z_source=z_source), kind)
+        gx, gy = _gradient(field, px, py)
+        norm2 = gx * gx + gy * gy
+        with np.errstate(divide="ignore", invalid="ignore"):
+            step = -value / norm2
+        step = np.where(np.isfinite(step), step, 0.0)
+        dx = step * gx
+        dy = step * gy
+        length = np.hypot(dx, dy)
+        shrink = np.where(length > 0.5, 0.5 / np.maximum(length, 1e-300), 1.0)
+        px = px + dx * shrink
+        py = py + dy * shrink
+    return px, py
+
+
+def _grid_pixel_scale(wcs):
+    """Mean pixel side of a celestial WCS, in arcsec."""
+    scales = wcs.proj_plane_pixel_scales()
+    return float(np.mean([s.to_value(u.arcsec) for s in scales]))
+
+
+def _lines_from_hessian(model, wcs, hessian, *, z_source, kinds, refine, margin=None):
+    """Measure the critical lines of one grid whose Hessian is known.
+
+    Returns the list of line records (dicts) and the number of holes dropped.
+    With ``margin`` set (windowed search), only closed lines whose vertices all lie
+    ``margin`` pixels or more inside the grid are kept.
+    """
+    records = []
+    n_holes = 0
+    shape = hessian.shape[1:]
+    psi_xx, psi_xy, psi_yy = hessian
+    one_minus_kappa = 1.0 - 0.5 * (psi_xx + psi_yy)
+    gamma = np.hypot(0.5 * (psi_xx - psi_yy), psi_xy)
+    finite = np.isfinite(one_minus_kappa) & np.isfinite(gamma)
+    singular = not finite.all()
+    for kind in kinds:
+        field = one_minus_kappa - gamma if kind == "tangential" else one_minus_kappa + gamma
+        # Singular pixels are masked (NaN) for tracing; samples for gradients must
+        # stay finite next to them.
+        finite_field = field
+        if singular:
+            finite_field = np.nan_to_num(field, nan=0.0, posinf=1e3, neginf=-1e3)
+            field = np.where(finite, field, np.nan)
+        kept = []
+        for vertices, closed in _trace_zero(field):
+            if len(vertices) < 3 and closed:
+                continue
+            if closed and not _encloses_negative(finite_field, vertices):
+                n_holes += 1
+                continue
+            if margin is not None:
+                inside = (
+                    closed
+                    and vertices[:, 0].min() >= margin
+                    and vertices[:, 1].min() >= margin
+                    and vertices[:, 0].max() <= shape[1] - 1 - margin
+                    and vertices[:, 1].max() <= shape[0] - 1 - margin
+                )
+                if not inside:
+                    continue
+            kept.append((vertices, closed))
+        if not kept:
+            continue
+        sizes = [len(v) for v, _ in kept]
+        px = np.concatenate([v[:, 0] for v, _ in kept])
+        py = np.concatenate([v[:, 1] for v, _ in kept])
+        if refine:
+            px, py = _refine_vertices(
+                model, wcs, finite_field, px, py, kind, z_source, refine
+            )
+        x, y = pixel_to_model(model, wcs, px, py)
+        alpha = model.deflection_arcsec(x, y, z_source=z_source)
+        bx = x - alpha[0]
+        by = y - alpha[1]
+        bounds = np.cumsum(sizes)[:-1]
+        for (_, closed), lx, ly, cx_, cy_ in zip(
+            kept,
+            np.split(x, bounds),
+            np.split(y, bounds),
+            np.split(bx, bounds),
+            np.split(by, bounds),
+        ):
+            records.append(_measure(kind, closed, lx, ly, cx_, cy_))
+    return records, n_holes
+
+
+def _caustic_polygon(bx, by):
+    """The region enclosed by a caustic, as a valid shapely geometry.
+
+    Caustics have cusps and can self-intersect (swallowtails, butterflies); the
+    "structure" repair keeps the union of the regions they enclose. A caustic
+    that has shrunk to a point (an axisymmetric lens) encloses nothing.
+    """
+    if len(bx) < 3 or max(np.ptp(bx), np.ptp(by)) < _CAUSTIC_MIN_EXTENT:
+        return shapely.Polygon()
+    return shapely.make_valid(
+        shapely.Polygon(np.column_stack([bx, by])), method="structure"
+    )
+
+
+def _caustic_area(bx, by):
+    """Area (arcsec2) enclosed by a caustic."""
+    return float(_caustic_polygon(bx, by).area)
+
+
+def _measure(kind, closed, x, y, bx, by):
+    """One line record: vertices, area, Einstein radius, centre, caustic area."""
+    if closed:
+        signed_area, cx, cy = _shoelace(x, y)
+        area = abs(signed_area + _curvature_correction(x, y))
+        theta_e = np.sqrt(area / np.pi)
+        caustic_area = _caustic_area(bx, by)
+    else:
+        area = theta_e = caustic_area = np.nan
+        cx, cy = float(np.mean(x)), float(np.mean(y))
+    return {
+        "kind": kind,
+        "closed": closed,
+        "theta_e": theta_e,
+        "area": area,
+        "x": cx,
+        "y": cy,
+        "caustic_area": caustic_area,
+        "line_x": x,
+        "line_y": y,
+        "caustic_x": bx,
+        "caustic_y": by,
+    }
+
+
+def _object_column(arrays):
+    column = np.empty(len(arrays), dtype=object)
+    column[:] = [np.asarray(a, dtype=float) for a in arrays]
+    return column
+
+
+def _lines_table(records, model, meta):
+    """Build the critical-line table from line records (sorted by kind, then size)."""
+    order = sorted(
+        range(len(records)),
+        key=lambda i: (
+            records[i]["kind"] != "tangential",
+            not records[i]["closed"],
+            -np.nan_to_num(records[i]["theta_e"], nan=0.0),
+        ),
+    )
+    records = [records[i] for i in order]
+    n = len(records)
+    x = np.array([r["x"] for r in records], dtype=float)
+    y = np.array([r["y"] for r in records], dtype=float)
+    ra, dec = _model_to_radec(x, y, model.center)
+    table = QTable()
+    table["id"] = np.arange(1, n + 1)
+    table["kind"] = np.array([r["kind"] for r in records], dtype="U10")
+    table["closed"] = np.array([r["closed"] for r in records], dtype=bool)
+    table["classification"] = np.full(n, "unknown", dtype="U9")
+    table["theta_e"] = np.array([r["theta_e"] for r in records], dtype=float) * u.arcsec
+    table["area"] = np.array([r["area"] for r in records], dtype=float) * u.arcsec**2
+    table["x"] = x * u.arcsec
+    table["y"] = y * u.arcsec
+    table["coord"] = SkyCoord(ra * u.deg, dec * u.deg, frame="icrs")
+    table["caustic_area"] = (
+        np.array([r["caustic_area"] for r in records], dtype=float) * u.arcsec**2
+    )
+    table["n_vertices"] = np.array([len(r["line_x"]) for r in records], dtype=int)
+    for name in _VERTEX_COLUMNS:
+        table[name] = _object_column([r[name] for r in records])
+        table[name].description = "vertices in arcsec, lens-model frame"
+    table["member"] = np.full(n, "", dtype="U32")
+    table["other_members"] = np.full(n, "", dtype="U256")
+    table["n_members"] = np.zeros(n, dtype=int)
+    ra0, dec0 = _model_to_radec(0.0, 0.0, model.center)
+    table.meta.update(
+        {
+            "z_lens": model.z_lens,
+            "center_ra": float(ra0),
+            "center_dec": float(dec0),
+            "frame": "x = -(RA - RA0) cos(Dec0) 3600, y = (Dec - Dec0) 3600, arcsec",
+            "model": repr(model),
+        }
+    )
+    table.meta.update(meta)
+    return table
+
+
+def _method(refine):
+    text = "contourpy marching squares of the eigenvalue zero, linear interpolation"
+    if refine:
+        text += f", then {refine} Newton steps on the model's exact eigenvalue"
+    return text
+
+
+# --------------------------------------------------------------- public API
+
+
+def critical_lines(
+    model, grid, *, z_source, kinds=tuple(KINDS), refine=2, members=None
+):
+    """Critical lines and caustics of a lens model on a grid.
+
+    Parameters
+    ----------
+    model : `~ggsltools.interfaces.LensModel`
+        The lens model.
+    grid : `~astropy.wcs.WCS`, `~astropy.nddata.NDData`, `~astropy.nddata.Cutout2D` or tuple
+        The grid on which the eigenvalues are contoured (see
+        `~ggsltools.lensing.maps.parse_grid`). Galaxy-scale lines need about
+        0.03 arcsec per pixel; `critical_lines_windowed` reaches that around
+        cluster members without evaluating a whole field.
+    z_source : float
+        Source redshift, larger than the lens redshift.
+    kinds : sequence of str, optional
+        ``"tangential"`` and/or ``"radial"``.
+    refine : int, optional
+        Newton steps moving the vertices onto the exact zero of the eigenvalue
+        (0 keeps the linear interpolation along cell edges).
+    members : `~astropy.table.Table`, optional
+        Cluster members (see `assign_members`); when given, lines are assigned
+        to the members they enclose before being classified.
+
+    Returns
+    -------
+    lines : `~astropy.table.QTable`
+        One row a line: ``id``, ``kind``, ``closed``, ``classification``
+        (primary, secondary or unknown for open lines; see `classify_lines`),
+        ``theta_e`` (circularised Einstein radius sqrt(area / pi)), ``area``,
+        centre ``x``, ``y`` (lens-model frame) and ``coord`` (sky),
+        ``caustic_area`` (area enclosed by the caustic), ``n_vertices``, the
+        vertex columns ``line_x``, ``line_y``, ``caustic_x``, ``caustic_y``
+        (float arrays in arcsec, lens-model frame; see `vertices_to_sky`), and
+        ``member``, ``other_members``, ``n_members``. Open lines have NaN
+        measurements. ``meta`` records the source and lens redshifts, the frame
+        centre, the grid, the pixel scale, the method and ``n_holes``.
+
+    Raises
+    ------
+    InputError
+        If ``z_source`` is not larger than the lens redshift, ``kinds`` is not
+        valid, or the grid cannot be parsed.
+    """
+    kinds = _check_kinds(kinds)
+    refine = _check_refine(refine)
+    model.distance_ratio(z_source)
+    (lines,) = _grid_tables(model, grid, [float(z_source)], kinds=kinds, refine=refine)
+    if members is not None:
+        return assign_members(lines, members)
+    return classify_lines(lines)
+
+
+def _grid_tables(model, grid, z_sources, *, kinds, refine):
+    """Unclassified line tables of a full grid, one per source redshift.
+
+    The Hessian is evaluated once, at the first redshift, and rescaled by the
+    distance ratio for the others (one lens plane).
+    """
+    wcs, shape = parse_grid(grid)
+    py, px = np.indices(shape, dtype=float)
+    x, y = pixel_to_model(model, wcs, px, py)
+    hessian0 = _hessian_at(model, x, y, z_sources[0])
+    ratio0 = model.distance_ratio(z_sources[0])
+    tables = []
+    for z in z_sources:
+        factor = model.distance_ratio(z) / ratio0
+        hessian = hessian0 if z == z_sources[0] else hessian0 * factor
+        records, n_holes = _lines_from_hessian(
+            model, wcs, hessian, z_source=z, kinds=kinds, refine=refine
+        )
+        tables.append(
+            _lines_table(
+                records,
+                model,
+                {
+                    "z_source": z,
+                    "search": "grid",
+                    "grid_shape": list(shape),
+                    "pixel_scale_arcsec": _grid_pixel_scale(wcs),
+                    "method": _method(refine),
+                    "n_holes": n_holes,
+                },
+            )
+        )
+    return tables
+
+
+def _same_line(a, b, tolerance):
+    return (
+        a["kind"] == b["kind"]
+        and abs(a["x"] - b["x"]) < tolerance
+        and abs(a["y"] - b["y"]) < tolerance
+        and abs(a["area"] - b["area"]) <= 1e-3 * max(a["area"], b["area"]) + tolerance**2
+    )
+
+
+def _member_cut(hessian, records, col, row, x, y):
+    """Whether a member sits in a tangential critical region no kept line closes.
+
+    ``col``, ``row`` is the member's pixel in the window, ``x``, ``y`` its
+    lens-model frame position.
+    """
+    c, r = int(round(col)), int(round(row))
+    patch = _eigenvalue(hessian[:, max(r - 1, 0) : r + 2, max(c - 1, 0) : c + 2], "tangential")
+    critical = not np.all(np.isfinite(patch)) or np.nanmin(patch) < 0
+    if not critical:
+        return False
+    return not any(
+        record["kind"] == "tangential"
+        and shapely.contains_xy(
+            shapely.Polygon(np.column_stack([record["line_x"], record["line_y"]])), x, y
+        )
+        for record in records
+    )
+
+
+def _windowed_records(model, centres_x, centres_y, *, z_sources, window, max_window,
+                      scale, kinds, refine, margin):
+    """Lines closed inside windows around positions, for several source redshifts.
+
+    All windows lie on one lattice (a tangent-plane grid about the model centre).
+    When a position sits in a tangential critical region that no line closed
+    inside its window encloses, the window is doubled, up to ``max_window``;
+    positions still unresolved are returned by index. The Hessian of a window is
+    evaluated once, at the first redshift, and rescaled by the distance ratio for
+    the others (one lens plane).
+    """
+    n = int(np.ceil(window / scale))
+    n_max = max(int(np.ceil(max_window / scale)), n)
+    reach = max(np.max(np.abs(centres_x)), np.max(np.abs(centres_y))) + max_window
+    parent = tangent_plane_grid(
+        model.center, size=2 * reach * u.arcsec, pixel_scale=scale * u.arcsec
+    )
+    cpx, cpy = model_to_pixel(model, parent, centres_x, centres_y)
+    ratio0 = model.distance_ratio(z_sources[0])
+    factors = [model.distance_ratio(z) / ratio0 for z in z_sources]
+    found = {z: [] for z in z_sources}
+    holes = {z: 0 for z in z_sources}
+    unresolved = []
+    for index, (col, row) in enumerate(zip(np.atleast_1d(cpx), np.atleast_1d(cpy))):
+        size = n
+        while True:
+            row0 = int(round(row)) - size // 2
+            col0 = int(round(col)) - size // 2
+            sub = parent[row0 : row0 + size, col0 : col0 + size]
+            sub.array_shape = (size, size)
+            py, px = np.indices((size, size), dtype=float)
+            x, y = pixel_to_model(model, sub, px, py)
+            hessian0 = _hessian_at(model, x, y, float(z_sources[0]))
+            results = []
+            cut = False
+            for z, factor in zip(z_sources, factors):
+                hessian = hessian0 if factor == 1.0 else hessian0 * factor
+                records, n_holes = _lines_from_hessian(
+                    model, sub, hessian, z_source=z, kinds=kinds, refine=refine,
+                    margin=margin,
+                )
+                results.append((z, records, n_holes))
+                cut = cut or _member_cut(
+                    hessian, records, col - col0, row - row0,
+                    centres_x[index], centres_y[index],
+                )
+            if not cut or size >= n_max:
+                break
+            size = min(2 * size, n_max)
+        if cut:
+            unresolved.append(index)
+        for z, records, n_holes in results:
+            holes[z] += n_holes
+            for record in records:
+                if not any(_same_line(record, old, scale) for old in found[z]):
+                    found[z].append(record)
+    return found, holes, n, unresolved
+
+
+def _member_xy(members, center):
+    """Lens-model frame positions (arcsec) of a member catalogue."""
+    names = members.colnames
+    if "coord" in names:
+        icrs = members["coord"].icrs
+        return _radec_to_model(icrs.ra.deg, icrs.dec.deg, center)
+    for ra_name, dec_name in (("ra", "dec"), ("RA", "DEC"), ("RA", "Dec")):
+        if ra_name in names and dec_name in names:
+            ra = u.Quantity(members[ra_name], u.deg).value
+            dec = u.Quantity(members[dec_name], u.deg).value
+            return _radec_to_model(ra, dec, center)
+    if "x" in names and "y" in names:
+        return (
+            u.Quantity(members["x"], u.arcsec).value,
+            u.Quantity(members["y"], u.arcsec).value,
+        )
+    raise InputError(
+        f"the member catalogue has no 'coord', 'ra'/'dec' or 'x'/'y' columns: {names}"
+    )
+
+
+def critical_lines_windowed(
+    model,
+    members,
+    *,
+    z_source,
+    window_size=8 * u.arcsec,
+    max_window_size=16 * u.arcsec,
+    pixel_scale=0.03 * u.arcsec,
+    kinds=tuple(KINDS),
+    refine=2,
+    margin=3,
+):
+    """Galaxy-scale critical lines from fine windows around cluster members.
+
+    Each window is a square of ``window_size`` on a common pixel lattice of
+    ``pixel_scale`` (a tangent-plane grid centred on the model's centre), centred
+    on one member. A line is kept only from a window in which it is closed and all
+    its vertices lie ``margin`` pixels or more inside; lines found in overlapping
+    windows are kept once. When a member sits in a tangential critical region
+    that no line closed inside its window encloses, its window is doubled, up to
+    ``max_window_size``; members still unresolved (typically merged into the
+    primary critical region) are listed in ``meta['unresolved_members']``. Lines
+    larger than that (the primary, cluster-scale lines) are not found: use
+    `critical_lines` on a coarser full grid for those.
+
+    The Hessian of a window comes from the model's ``hessian_grid_arcsec(x, y, *,
+    z_source)`` when it defines one (for instance evaluating distant potentials on
+    a coarse grid and interpolating), otherwise from ``hessian_arcsec``.
+
+    Parameters
+    ----------
+    model : `~ggsltools.interfaces.LensModel`
+        The lens model.
+    members : `~astropy.table.Table`
+        Cluster members (see `assign_members`): windows are centred on them and
+        the lines are assigned to them.
+    z_source : float
+        Source redshift, larger than the lens redshift.
+    window_size : `~astropy.units.Quantity`, optional
+        Side of a window.
+    max_window_size : `~astropy.units.Quantity`, optional
+        Largest side a window grows to.
+    pixel_scale : `~astropy.units.Quantity`, optional
+        Pixel side of the windows.
+    kinds : sequence of str, optional
+        ``"tangential"`` and/or ``"radial"``.
+    refine : int, optional
+        Newton steps onto the exact zero (see `critical_lines`).
+    margin : int, optional
+        Pixels between a kept line and the window edge.
+
+    Returns
+    -------
+    lines : `~astropy.table.QTable`
+        As `critical_lines`, with ``meta['search'] = 'windows'``.
+
+    Raises
+    ------
+    InputError
+        If the catalogue is empty or has no positions, or an option is invalid.
+    """
+    kinds = _check_kinds(kinds)
+    refine = _check_refine(refine)
+    model.distance_ratio(z_source)
+    (lines,) = _windowed_tables(
+        model, members, [float(z_source)], window_size=window_size,
+        max_window_size=max_window_size, pixel_scale=pixel_scale, kinds=kinds,
+        refine=refine, margin=margin,
+    )
+    return lines
+
+
+def _windowed_tables(model, members, z_sources, *, window_size, max_window_size,
+                     pixel_scale, kinds, refine, margin, id_column="id"):
+    """Member-assigned line tables of a windowed search, one per source redshift."""
+    window = _arcsec(window_size, "window_size")
+    max_window = _arcsec(max_window_size, "max_window_size")
+    scale = _arcsec(pixel_scale, "pixel_scale")
+    if int(margin) != margin or margin < 1 or 2 * margin >= window / scale:
+        raise InputError(
+            f"margin={margin} must be a whole number of pixels >= 1 that leaves room "
+            "inside the window"
+        )
+    if len(members) == 0:
+        raise InputError("the member catalogue is empty: no window to search")
+    mx, my = _member_xy(members, model.center)
+    if id_column not in members.colnames:
+        raise InputError(f"the member catalogue has no id column {id_column!r}")
+    found, holes, n, unresolved = _windowed_records(
+        model, mx, my, z_sources=z_sources, window=window, max_window=max_window,
+        scale=scale, kinds=kinds, refine=refine, margin=int(margin),
+    )
+    ids = np.asarray(members[id_column]).astype(str)
+    return [
+        assign_members(
+            _lines_table(
+                found[z],
+                model,
+                {
+                    "z_source": z,
+                    "search": "windows",
+                    "grid_shape": [n, n],
+                    "pixel_scale_arcsec": scale,
+                    "window_arcsec": window,
+                    "max_window_arcsec": max_window,
+                    "n_windows": len(members),
+                    "unresolved_members": [str(i) for i in ids[unresolved]],
+                    "method": _method(refine),
+                    "n_holes": holes[z],
+                },
+            ),
+            members,
+        )
+        for z in z_sources
+    ]
+
+
+def critical_lines_field(
+    model,
+    *,
+    z_source,
+    size=200 * u.arcsec,
+    pixel_scale=0.2 * u.arcsec,
+    members=None,
+    window_size=8 * u.arcsec,
+    max_window_size=16 * u.arcsec,
+    member_pixel_scale=0.03 * u.arcsec,
+    kinds=tuple(KINDS),
+    refine=2,
+):
+    """All the critical lines of a cluster field: coarse grid plus member windows.
+
+    The whole field is contoured on a coarse tangent-plane grid centred on the
+    model's centre, which resolves the primary (cluster-scale) lines. With a
+    member catalogue, galaxy-scale lines are then searched at
+    ``member_pixel_scale`` in windows around the members
+    (`critical_lines_windowed`) and replace the coarse lines that enclose a
+    member; coarse lines enclosing no member (e.g. around group halos of the
+    model) are kept.
+
+    Parameters
+    ----------
+    model : `~ggsltools.interfaces.LensModel`
+        The lens model.
+    z_source : float
+        Source redshift, larger than the lens redshift.
+    size : `~astropy.units.Quantity`, optional
+        Side of the square field, or ``(height, width)``; the default covers an
+        HST ACS/WFC field.
+    pixel_scale : `~astropy.units.Quantity`, optional
+        Pixel side of the coarse grid.
+    members : `~astropy.table.Table`, optional
+        Cluster members (see `assign_members`).
+    window_size, max_window_size, member_pixel_scale : `~astropy.units.Quantity`, optional
+        Window side, largest window side and pixel side around members.
+    kinds : sequence of str, optional
+        ``"tangential"`` and/or ``"radial"``.
+    refine : int, optional
+        Newton steps onto the exact zero (see `critical_lines`).
+
+    Returns
+    -------
+    lines : `~astropy.table.QTable`
+        As `critical_lines`, with ``meta['search'] = 'field and windows'`` when
+        members were given, and the coarse grid in ``meta['field_shape']`` and
+        ``meta['field_pixel_scale_arcsec']``.
+
+    Raises
+    ------
+    InputError
+        If an option is invalid or ``z_source`` is not larger than the lens
+        redshift.
+    """
+    grid = tangent_plane_grid(model.center, size=size, pixel_scale=pixel_scale)
+    coarse = critical_lines(model, grid, z_source=z_source, kinds=kinds, refine=refine,
+                            members=members)
+    field_meta = {
+        "field_shape": coarse.meta["grid_shape"],
+        "field_pixel_scale_arcsec": coarse.meta["pixel_scale_arcsec"],
+    }
+    if members is None:
+        coarse.meta.update(field_meta)
+        return coarse
+    fine = critical_lines_windowed(
+        model, members, z_source=z_source, window_size=window_size,
+        max_window_size=max_window_size, pixel_scale=member_pixel_scale, kinds=kinds,
+        refine=refine,
+    )
+    fine_members = set(fine["member"])
+    keep = [
+        row["classification"] != "secondary" or row["member"] not in fine_members
+        for row in coarse
+    ]
+    lines = vstack([coarse[keep], fine], metadata_conflicts="silent")
+    lines.meta = dict(fine.meta)
+    lines.meta.update(field_meta)
+    lines.meta["search"] = "field and windows"
+    lines.meta["n_holes"] = coarse.meta["n_holes"] + fine.meta["n_holes"]
+    order = np.lexsort(
+        (-np.nan_to_num(lines["theta_e"].value), ~lines["closed"], lines["kind"] != "tangential")
+    )
+    lines = lines[order]
+    lines["id"] = np.arange(1, len(lines) + 1)
+    return assign_members(lines, members)
+
+
+def _polygons(lines, which="line"):
+    return [
+        shapely.Polygon(np.column_stack([px, py])) if closed and len(px) >= 3 else None
+        for px, py, closed in zip(lines[f"{which}_x"], lines[f"{which}_y"], lines["closed"])
+    ]
+
+
+def assign_members(lines, members, *, id_column="id", rank_by=None, largest=True):
+    """Assign critical lines to the cluster members they enclose, then classify.
+
+    Parameters
+    ----------
+    lines : `~astropy.table.QTable`
+        Critical lines (from `critical_lines` or `critical_lines_windowed`).
+    members : `~astropy.table.Table`
+        Cluster members with an id column and positions: a ``coord`` SkyCoord
+        column, ``ra``/``dec`` columns (degrees), or ``x``/``y`` columns (arcsec,
+        lens-model frame).
+    id_column : str, optional
+        Name of the member id column.
+    rank_by : str, optional
+        Column deciding which member a line enclosing several belongs to: the one
+        with the largest value (e.g. a velocity dispersion or ``b0``), or the
+        smallest with ``largest=False`` (e.g. a magnitude). By default the member
+        closest to the line centre.
+    largest : bool, optional
+        See ``rank_by``.
+
+    Returns
+    -------
+    lines : `~astropy.table.QTable`
+        A copy with ``member`` (id of the member the line belongs to, "" if none),
+        ``other_members`` (ids of the other enclosed members, comma-separated),
+        ``n_members`` filled and ``classification`` updated by `classify_lines`.
+
+    Raises
+    ------
+    InputError
+        If a column is missing.
+    """
+    if id_column not in members.colnames:
+        raise InputError(f"the member catalogue has no id column {id_column!r}")
+    if rank_by is not None and rank_by not in members.colnames:
+        raise InputError(f"the member catalogue has no column rank_by={rank_by!r}")
+    center = SkyCoord(lines.meta["center_ra"] * u.deg, lines.meta["center_dec"] * u.deg)
+    mx, my = _member_xy(members, center)
+    ids = np.asarray(members[id_column]).astype(str)
+    rank = None
+    if rank_by is not None:
+        column = members[rank_by]
+        rank = np.asarray(getattr(column, "value", column), dtype=float)
+    lines = lines.copy()
+    for i, polygon in enumerate(_polygons(lines)):
+        if polygon is None:
+            continue
+        inside = np.flatnonzero(shapely.contains_xy(polygon, mx, my))
+        if inside.size == 0:
+            continue
+        if rank is None:
+            key = np.hypot(mx[inside] - lines["x"][i].value, my[inside] - lines["y"][i].value)
+        else:
+            key = -rank[inside] if largest else rank[inside]
+        ordered = inside[np.argsort(key, kind="stable")]
+        lines["member"][i] = ids[ordered[0]]
+        lines["other_members"][i] = ",".join(ids[ordered[1:]])
+        lines["n_members"][i] = inside.size
+    lines.meta["members_assigned"] = True
+    return classify_lines(lines)
+
+
+def classify_lines(
+    lines, *, cluster_center=None, primary_theta_min=5.0 * u.arcsec, primary_min_members=3
+):
+    """Classify critical lines as primary (cluster-scale) or secondary (galaxy-scale).
+
+    A closed line is primary if it encloses the cluster centre, if its Einstein
+    radius is at least ``primary_theta_min``, or if it encloses
+    ``primary_min_members`` members or more (when members were assigned); every
+    other closed line is secondary. Open lines cannot be measured and are
+    ``unknown``.
+
+    Parameters
+    ----------
+    lines : `~astropy.table.QTable`
+        Critical lines.
+    cluster_center : `~astropy.coordinates.SkyCoord`, optional
+        Cluster centre; by default the lens model's frame centre.
+    primary_theta_min : `~astropy.units.Quantity`, optional
+        Smallest Einstein radius of a primary line.
+    primary_min_members : int, optional
+        Smallest number of enclosed members of a primary line.
+
+    Returns
+    -------
+    lines : `~astropy.table.QTable`
+        A copy with the ``classification`` column set.
+    """
+    theta_min = _arcsec(primary_theta_min, "primary_theta_min")
+    if int(primary_min_members) != primary_min_members or primary_min_members < 1:
+        raise InputError(f"primary_min_members={primary_min_members} must be an integer >= 1")
+    if cluster_center is None:
+        cx = cy = 0.0
+    else:
+        center = SkyCoord(lines.meta["center_ra"] * u.deg, lines.meta["center_dec"] * u.deg)
+        icrs = cluster_center.icrs
+        cx, cy = _radec_to_model(icrs.ra.deg, icrs.dec.deg, center)
+    lines = lines.copy()
+    classes = np.full(len(lines), "unknown", dtype="U9")
+    for i, polygon in enumerate(_polygons(lines)):
+        if polygon is None:
+            continue
+        primary = (
+            bool(shapely.contains_xy(polygon, cx, cy))
+            or lines["theta_e"][i].to_value(u.arcsec) >= theta_min
+            or lines["n_members"][i] >= primary_min_members
+        )
+        classes[i] = "primary" if primary else "secondary"
+    lines["classification"] = classes
+    lines.meta["primary_theta_min_arcsec"] = theta_min
+    lines.meta["primary_min_members"] = int(primary_min_members)
+    return lines
+
+
+def select_secondary(lines, *, theta_min=0.2 * u.arcsec, theta_max=3.5 * u.arcsec,
+                     kind="tangential"):
+    """Closed secondary lines with an Einstein radius in a range.
+
+    The defaults are the selection of Angora et al. (2023): tangential secondary
+    lines with 0.2" < theta_E < 3.5".
+
+    Parameters
+    ----------
+    lines : `~astropy.table.QTable`
+        Critical lines.
+    theta_min, theta_max : `~astropy.units.Quantity`, optional
+        Open range of Einstein radii kept (``theta_max`` may be infinite).
+    kind : str, optional
+        Kind of line kept.
+
+    Returns
+    -------
+    selected : `~astropy.table.QTable`
+        The rows kept.
+
+    Raises
+    ------
+    InputError
+        If the range is empty or ``kind`` is unknown.
+    """
+    low = _arcsec(theta_min, "theta_min", positive=False)
+    high = _arcsec(theta_max, "theta_max", finite=False)
+    if not low < high:
+        raise InputError(f"theta_min={low} arcsec must be smaller than theta_max={high} arcsec")
+    _check_kinds([kind])
+    theta = u.Quantity(lines["theta_e"], u.arcsec).value
+    keep = (
+        lines["closed"]
+        & (lines["kind"] == kind)
+        & (lines["classification"] == "secondary")
+        & (theta > low)
+        & (theta < high)
+    )
+    return lines[keep]
+
+
+def draw_lines(lines, n, *, rng, replace=True):
+    """Draw critical lines with probability proportional to their Einstein radius.
+
+    Parameters
+    ----------
+    lines : `~astropy.table.QTable`
+        Closed lines to draw from (typically `select_secondary`'s result).
+    n : int
+        Number of lines drawn.
+    rng : `numpy.random.Generator`
+        The only source of randomness.
+    replace : bool, optional
+        Draw with replacement (the same line can serve several simulations).
+
+    Returns
+    -------
+    drawn : `~astropy.table.QTable`
+        ``n`` rows of ``lines``, in drawing order.
+
+    Raises
+    ------
+    InputError
+        If ``n`` is negative, ``rng`` is not a Generator, there is nothing to draw
+        from, or an Einstein radius is not positive and finite.
+    """
+    if not isinstance(rng, np.random.Generator):
+        raise InputError(f"rng={rng!r} must be a numpy.random.Generator")
+    if int(n) != n or n < 0:
+        raise InputError(f"n={n} must be a non-negative integer")
+    theta = u.Quantity(lines["theta_e"], u.arcsec).value
+    if theta.size == 0:
+        raise InputError("no lines to draw from")
+    if not np.all(np.isfinite(theta) & (theta > 0)):
+        raise InputError("every line drawn from needs a positive, finite theta_e")
+    if not replace and n > theta.size:
+        raise InputError(f"n={n} lines cannot be drawn without replacement from {theta.size}")
+    index = rng.choice(theta.size, size=int(n), replace=replace, p=theta / theta.sum())
+    return lines[index]
+
+
+def vertices_to_sky(lines, *, which="line"):
+    """Sky coordinates of the vertices of every line or caustic of a table.
+
+    Parameters
+    ----------
+    lines : `~astropy.table.QTable`
+        Critical lines.
+    which : {"line", "caustic"}, optional
+        Critical-line vertices, or caustic vertices (source-plane positions
+        expressed in the same tangent-plane frame).
+
+    Returns
+    -------
+    coords : list of `~astropy.coordinates.SkyCoord`
+        One array of positions per row.
+    """
+    if which not in ("line", "caustic"):
+        raise InputError(f"which={which!r} must be 'line' or 'caustic'")
+    center = SkyCoord(lines.meta["center_ra"] * u.deg, lines.meta["center_dec"] * u.deg)
+    coords = []
+    for x, y in zip(lines[f"{which}_x"], lines[f"{which}_y"]):
+        ra, dec = _model_to_radec(x, y, center)
+        coords.append(SkyCoord(ra * u.deg, dec * u.deg, frame="icrs"))
+    return coords
+
+
+def lines_to_regions(lines, *, which=("line", "caustic")):
+    """DS9-style polygon regions of critical lines and caustics.
+
+    Parameters
+    ----------
+    lines : `~astropy.table.QTable`
+        Critical lines.
+    which : sequence of {"line", "caustic"}, optional
+        What to export. Critical lines are red (tangential) or blue (radial),
+        caustics green, dashed for open lines; each polygon is labelled with the
+        line id and, for closed lines, theta_E.
+
+    Returns
+    -------
+    regions : `regions.Regions`
+        `~regions.PolygonSkyRegion` objects.
+    """
+    from regions import PolygonSkyRegion, RegionMeta, Regions, RegionVisual
+
+    colours = {"tangential": "red", "radial": "blue"}
+    out = []
+    for part in which:
+        for row, vertices in zip(lines, vertices_to_sky(lines, which=part)):
+            if len(vertices) < 3:
+                continue
+            label = f"{row['id']}"
+            if row["closed"]:
+                label += f" {row['theta_e'].to_value(u.arcsec):.2f}\""
+            visual = {"color": "green" if part == "caustic" else colours[row["kind"]]}
+            if not row["closed"]:
+                visual["dash"] = 1
+            out.append(
+                PolygonSkyRegion(
+                    vertices,
+                    meta=RegionMeta({"text": f"{part} {label}", "tag": [row["kind"], part]}),
+                    visual=RegionVisual(visual),
+                )
+            )
+    return Regions(out)
+
+
+def write_regions(lines, path, *, which=("line", "caustic"), overwrite=False):
+    """Write critical lines and caustics as a DS9 region file (ICRS polygons).
+
+    Parameters
+    ----------
+    lines : `~astropy.table.QTable`
+        Critical lines.
+    path : str or `os.PathLike`
+        Output file.
+    which : sequence of {"line", "caustic"}, optional
+        What to write (see `lines_to_regions`).
+    overwrite : bool, optional
+        Replace an existing file.
+    """
+    lines_to_regions(lines, which=which).write(str(path), format="ds9", overwrite=overwrite)
+
+
+def write_lines(lines, path, *, overwrite=False):
+    """Write a critical-line table as ECSV, vertex arrays included.
+
+    Variable-length vertex columns are stored as JSON arrays, which ECSV 1.0
+    supports; `read_lines` restores them as float arrays.
+
+    Parameters
+    ----------
+    lines : `~astropy.table.QTable`
+        Critical lines.
+    path : str or `os.PathLike`
+        Output file.
+    overwrite : bool, optional
+        Replace an existing file.
+    """
+    lines.write(str(path), format="ascii.ecsv", overwrite=overwrite)
+
+
+def read_lines(path):
+    """Read a critical-line table written by `write_lines`.
+
+    Parameters
+    ----------
+    path : str or `os.PathLike`
+        ECSV file.
+
+    Returns
+    -------
+    lines : `~astropy.table.QTable`
+
+    Raises
+    ------
+    InputError
+        If the file is not a critical-line table.
+    """
+    lines = QTable.read(str(path), format="ascii.ecsv")
+    missing = [
+        name for name in ("id", "kind", "closed", "theta_e") + _VERTEX_COLUMNS
+        if name not in lines.colnames
+    ]
+    if missing or "center_ra" not in lines.meta:
+        raise InputError(f"{path} is not a critical-line table: missing {missing or 'meta'}")
+    for name in _VERTEX_COLUMNS:
+        lines[name] = _object_column(list(lines[name]))
+    return lines

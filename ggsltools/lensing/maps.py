@@ -1,0 +1,466 @@
+"""Lensing maps on pixel grids: convergence, shear, magnification and eigenvalues.
+
+A grid is a celestial `~astropy.wcs.WCS` whose ``array_shape`` is set (see
+`tangent_plane_grid`), or anything that carries one with a shape: an
+`~astropy.nddata.NDData`, a `~astropy.nddata.Cutout2D`, or a ``(wcs, shape)`` pair.
+Every conversion between pixels, sky positions and a lens model's tangent-plane
+frame goes through `pixel_to_model`, `model_to_pixel`, `sky_to_model` and
+`model_to_sky`, so that all of `ggsltools.lensing` agrees on where a pixel is.
+
+The maps are derived from the second derivatives of the lensing potential
+(`~ggsltools.interfaces.LensModel.hessian_arcsec`) as
+
+- kappa = (psi_xx + psi_yy) / 2, gamma1 = (psi_xx - psi_yy) / 2, gamma2 = psi_xy;
+- det A = (1 - kappa)^2 - gamma^2 and mu = 1 / det A;
+- lambda_t = 1 - kappa - gamma and lambda_r = 1 - kappa + gamma.
+"""
+
+import astropy.units as u
+import numpy as np
+from astropy.coordinates import SkyCoord
+from astropy.nddata import Cutout2D, NDData
+from astropy.wcs import WCS
+
+from ..exceptions import InputError
+
+__all__ = [
+    "MAP_QUANTITIES",
+    "tangent_plane_grid",
+    "parse_grid",
+    "sky_to_model",
+    "model_to_sky",
+    "pixel_to_model",
+    "model_to_pixel",
+    "grid_coordinates",
+    "hessian_on_grid",
+    "derive_quantity",
+    "lensing_maps",
+]
+
+#: Names of the maps `lensing_maps` computes, with a one-line description.
+MAP_QUANTITIES = {
+    "kappa": "convergence",
+    "gamma1": "shear component 1",
+    "gamma2": "shear component 2",
+    "gamma": "shear modulus",
+    "det_a": "determinant of the lensing Jacobian",
+    "magnification": "magnification 1 / det A",
+    "lambda_t": "tangential eigenvalue 1 - kappa - gamma",
+    "lambda_r": "radial eigenvalue 1 - kappa + gamma",
+}
+
+#: Number of pixels handed to a lens model at once when a grid is evaluated.
+_CHUNK_PIXELS = 262144
+
+
+def _angle_arcsec(value, name):
+    """Return a positive angle as a float in arcsec (plain numbers are arcsec)."""
+    if isinstance(value, u.Quantity):
+        try:
+            value = value.to_value(u.arcsec)
+        except u.UnitConversionError:
+            raise InputError(f"{name}={value} must be an angle") from None
+    value = np.asarray(value, dtype=float)
+    if not np.all(np.isfinite(value)) or np.any(value <= 0):
+        raise InputError(f"{name}={value} must be positive and finite")
+    return value
+
+
+def tangent_plane_grid(center, *, size, pixel_scale):
+    """A gnomonic (TAN) pixel grid centred on a sky position, North up, East left.
+
+    Parameters
+    ----------
+    center : `~astropy.coordinates.SkyCoord`
+        Sky position of the centre of the grid.
+    size : `~astropy.units.Quantity`
+        Side of the square grid, or ``(height, width)``, as angles.
+    pixel_scale : `~astropy.units.Quantity`
+        Side of one pixel, as an angle.
+
+    Returns
+    -------
+    wcs : `~astropy.wcs.WCS`
+        Celestial WCS with ``array_shape`` set to ``(ny, nx)``; the number of
+        pixels along an axis is ``size / pixel_scale`` rounded to the nearest
+        integer.
+
+    Raises
+    ------
+    InputError
+        If ``center`` is not a single position or a size is not positive.
+    """
+    if not isinstance(center, SkyCoord) or not center.isscalar:
+        raise InputError(f"center={center!r} must be a single SkyCoord")
+    scale = float(_angle_arcsec(pixel_scale, "pixel_scale"))
+    sides = np.broadcast_to(_angle_arcsec(size, "size"), (2,))
+    ny, nx = (max(int(round(side / scale)), 2) for side in sides)
+    icrs = center.icrs
+    wcs = WCS(naxis=2)
+    wcs.wcs.ctype = ["RA---TAN", "DEC--TAN"]
+    wcs.wcs.crval = [icrs.ra.deg, icrs.dec.deg]
+    wcs.wcs.crpix = [(nx + 1) / 2, (ny + 1) / 2]
+    wcs.wcs.cdelt = [-scale / 3600.0, scale / 3600.0]
+    wcs.wcs.cunit = ["deg", "deg"]
+    wcs.array_shape = (ny, nx)
+    return wcs
+
+
+def parse_grid(grid):
+    """Return the celestial WCS and the array shape of a grid.
+
+    Parameters
+    ----------
+    grid : `~astropy.wcs.WCS`, `~astropy.nddata.NDData`, `~astropy.nddata.Cutout2D` or tuple
+        A WCS with ``array_shape`` set, an image or cutout carrying a WCS, or a
+        ``(wcs, shape)`` pair.
+
+    Returns
+    -------
+    wcs : `~astropy.wcs.WCS`
+        The celestial part of the WCS.
+    shape : tuple of int
+        ``(ny, nx)``.
+
+    Raises
+    ------
+    InputError
+        If no WCS or no two-dimensional shape can be found.
+    """
+    if isinstance(grid, (NDData, Cutout2D)):
+        wcs, shape = grid.wcs, np.shape(grid.data)
+    elif isinstance(grid, WCS):
+        wcs, shape = grid, grid.array_shape
+    elif isinstance(grid, tuple) and len(grid) == 2 and isinstance(grid[0], WCS):
+        wcs, shape = grid
+    else:
+        raise InputError(
+            f"grid={grid!r} must be a WCS with array_shape, an NDData or Cutout2D "
+            "with a WCS, or a (wcs, shape) pair"
+        )
+    if not isinstance(wcs, WCS) or not wcs.has_celestial:
+        raise InputError(f"grid has no celestial WCS: {wcs!r}")
+    if shape is None or len(shape) != 2 or min(shape) < 2:
+        raise InputError(f"grid shape {shape} must be two-dimensional, at least 2x2")
+    return wcs.celestial, tuple(int(n) for n in shape)
+
+
+def _frame_center(center):
+    """RA0 and Dec0 of a frame centre, in degrees."""
+    icrs = center.icrs
+    return icrs.ra.deg, icrs.dec.deg
+
+
+def _radec_to_model(ra, dec, center):
+    """Tangent-plane x, y (arcsec) of RA, Dec arrays (degrees)."""
+    ra0, dec0 = _frame_center(center)
+    dra = (np.asarray(ra, dtype=float) - ra0 + 180.0) % 360.0 - 180.0
+    x = -dra * np.cos(np.deg2rad(dec0)) * 3600.0
+    y = (np.asarray(dec, dtype=float) - dec0) * 3600.0
+    return x, y
+
+
+def _model_to_radec(x, y, center):
+    """RA, Dec (degrees) of tangent-plane x, y arrays (arcsec)."""
+    ra0, dec0 = _frame_center(center)
+    ra = (ra0 - np.asarray(x, dtype=float) / (3600.0 * np.cos(np.deg2rad(dec0)))) % 360.0
+    dec = dec0 + np.asarray(y, dtype=float) / 3600.0
+    return ra, dec
+
+
+def sky_to_model(model, coord):
+    """Positions of sky coordinates in a lens model's tangent-plane frame.
+
+    The frame is LensTool's: x = -(RA - RA0) cos(Dec0) 3600 (positive towards the
+    West) and y = (Dec - Dec0) 3600, in arcsec, about ``model.center``.
+
+    Parameters
+    ----------
+    model : `~ggsltools.interfaces.LensModel`
+        The lens model whose frame is used.
+    coord : `~astropy.coordinates.SkyCoord`
+        Sky positions.
+
+    Returns
+    -------
+    x, y : `~astropy.units.Quantity`
+        Positions in arcsec, of the shape of ``coord``.
+    """
+    icrs = coord.icrs
+    x, y = _radec_to_model(icrs.ra.deg, icrs.dec.deg, model.center)
+    return x * u.arcsec, y * u.arcsec
+
+
+def model_to_sky(model, x, y):
+    """Sky coordinates of positions in a lens model's tangent-plane frame.
+
+    Parameters
+    ----------
+    model : `~ggsltools.interfaces.LensModel`
+        The lens model whose frame is used.
+    x, y : `~astropy.units.Quantity` or array-like
+        Positions as angles, or plain numbers in arcsec.
+
+    Returns
+    -------
+    coord : `~astropy.coordinates.SkyCoord`
+        ICRS positions, of the shape of ``x``.
+    """
+    x = _as_arcsec_array(x, "x")
+    y = _as_arcsec_array(y, "y")
+    ra, dec = _model_to_radec(x, y, model.center)
+    return SkyCoord(ra * u.deg, dec * u.deg, frame="icrs")
+
+
+def _as_arcsec_array(value, name):
+    """Return an angle array in arcsec (plain numbers are arcsec)."""
+    if isinstance(value, u.Quantity):
+        try:
+            return value.to_value(u.arcsec)
+        except u.UnitConversionError:
+            raise InputError(f"{name} must be an angle, got {value.unit}") from None
+    return np.asarray(value, dtype=float)
+
+
+def _wcs_radec(wcs):
+    """Whether the celestial WCS axes are (RA, Dec), in that order, in ICRS or FK5."""
+    ctype = [str(c) for c in wcs.wcs.ctype]
+    return (
+        len(ctype) == 2
+        and ctype[0].startswith("RA")
+        and ctype[1].startswith("DEC")
+        and wcs.wcs.radesys in ("ICRS", "FK5", "")
+    )
+
+
+def pixel_to_model(model, wcs, px, py):
+    """Lens-model frame positions (arcsec) of pixel positions on a WCS grid.
+
+    Parameters
+    ----------
+    model : `~ggsltools.interfaces.LensModel`
+        The lens model whose frame is used.
+    wcs : `~astropy.wcs.WCS`
+        Celestial WCS of the grid.
+    px, py : `~numpy.ndarray`
+        Zero-based pixel positions (column, row).
+
+    Returns
+    -------
+    x, y : `~numpy.ndarray`
+        float64 arrays in arcsec, of the shape of ``px``.
+
+    Notes
+    -----
+    Distortions (SIP, lookup tables) of the WCS are applied when present.
+    """
+    px = np.asarray(px, dtype=float)
+    py = np.asarray(py, dtype=float)
+    if _wcs_radec(wcs):
+        to_world = wcs.all_pix2world if wcs.has_distortion else wcs.wcs_pix2world
+        ra, dec = to_world(px, py, 0)
+        return _radec_to_model(ra, dec, model.center)
+    coord = wcs.pixel_to_world(px, py)
+    x, y = sky_to_model(model, coord)
+    return x.value, y.value
+
+
+def model_to_pixel(model, wcs, x, y):
+    """Zero-based pixel positions on a WCS grid of lens-model frame positions.
+
+    Parameters
+    ----------
+    model : `~ggsltools.interfaces.LensModel`
+        The lens model whose frame is used.
+    wcs : `~astropy.wcs.WCS`
+        Celestial WCS of the grid.
+    x, y : `~numpy.ndarray`
+        Positions in arcsec.
+
+    Returns
+    -------
+    px, py : `~numpy.ndarray`
+        Column and row, float64, of the shape of ``x``.
+    """
+    ra, dec = _model_to_radec(x, y, model.center)
+    if _wcs_radec(wcs):
+        to_pixel = wcs.all_world2pix if wcs.has_distortion else wcs.wcs_world2pix
+        return to_pixel(ra, dec, 0)
+    return wcs.world_to_pixel(SkyCoord(ra * u.deg, dec * u.deg, frame="icrs"))
+
+
+def grid_coordinates(model, grid):
+    """Lens-model frame positions of the centres of all the pixels of a grid.
+
+    Parameters
+    ----------
+    model : `~ggsltools.interfaces.LensModel`
+        The lens model whose frame is used.
+    grid : `~astropy.wcs.WCS`, `~astropy.nddata.NDData`, `~astropy.nddata.Cutout2D` or tuple
+        The grid (see `parse_grid`).
+
+    Returns
+    -------
+    x, y : `~numpy.ndarray`
+        float64 arrays of shape ``(ny, nx)``, in arcsec.
+    """
+    wcs, shape = parse_grid(grid)
+    py, px = np.indices(shape, dtype=float)
+    return pixel_to_model(model, wcs, px, py)
+
+
+def _check_z_source(model, z_source):
+    """Return ``z_source`` as a float after checking it against the lens."""
+    model.distance_ratio(z_source)
+    return float(z_source)
+
+
+def hessian_on_grid(model, grid, *, z_source):
+    """Second derivatives of the lensing potential at every pixel of a grid.
+
+    If the model defines ``hessian_grid_arcsec(x, y, *, z_source)``, it is called
+    once with the two-dimensional coordinate arrays of the whole grid (a model can
+    then evaluate smooth, distant components on a coarser grid and interpolate);
+    otherwise `~ggsltools.interfaces.LensModel.hessian_arcsec` is called on chunks
+    of pixels so that memory stays bounded.
+
+    Parameters
+    ----------
+    model : `~ggsltools.interfaces.LensModel`
+        The lens model.
+    grid : `~astropy.wcs.WCS`, `~astropy.nddata.NDData`, `~astropy.nddata.Cutout2D` or tuple
+        The grid (see `parse_grid`).
+    z_source : float
+        Source redshift, larger than the lens redshift.
+
+    Returns
+    -------
+    hessian : `~numpy.ndarray`
+        float64 array of shape ``(3, ny, nx)``: psi_xx, psi_xy, psi_yy.
+
+    Raises
+    ------
+    InputError
+        If ``z_source`` is not larger than the lens redshift.
+    """
+    z_source = _check_z_source(model, z_source)
+    x, y = grid_coordinates(model, grid)
+    return _hessian_at(model, x, y, z_source)
+
+
+def _hessian_at(model, x, y, z_source):
+    """Hessian (3, ny, nx) at model-frame coordinate arrays, through the model's hooks."""
+    grid_hook = getattr(model, "hessian_grid_arcsec", None)
+    if grid_hook is not None:
+        return np.asarray(grid_hook(x, y, z_source=z_source), dtype=float)
+    out = np.empty((3,) + x.shape, dtype=float)
+    flat_out = out.reshape(3, -1)
+    flat_x = x.ravel()
+    flat_y = y.ravel()
+    for start in range(0, flat_x.size, _CHUNK_PIXELS):
+        stop = start + _CHUNK_PIXELS
+        flat_out[:, start:stop] = model.hessian_arcsec(
+            flat_x[start:stop], flat_y[start:stop], z_source=z_source
+        )
+    return out
+
+
+def derive_quantity(hessian, name):
+    """One lensing quantity from the second derivatives of the potential.
+
+    Parameters
+    ----------
+    hessian : `~numpy.ndarray`
+        Array of shape ``(3,) + shape``: psi_xx, psi_xy, psi_yy.
+    name : str
+        One of the keys of `MAP_QUANTITIES`.
+
+    Returns
+    -------
+    values : `~numpy.ndarray`
+        float64 array of shape ``shape``. The magnification is infinite where
+        det A is zero.
+
+    Raises
+    ------
+    InputError
+        If ``name`` is not a known quantity.
+    """
+    if name not in MAP_QUANTITIES:
+        raise InputError(f"quantity {name!r} is not one of {sorted(MAP_QUANTITIES)}")
+    psi_xx, psi_xy, psi_yy = hessian
+    kappa = 0.5 * (psi_xx + psi_yy)
+    if name == "kappa":
+        return kappa
+    gamma1 = 0.5 * (psi_xx - psi_yy)
+    if name == "gamma1":
+        return gamma1
+    if name == "gamma2":
+        return np.array(psi_xy, dtype=float)
+    gamma = np.hypot(gamma1, psi_xy)
+    if name == "gamma":
+        return gamma
+    if name == "lambda_t":
+        return 1.0 - kappa - gamma
+    if name == "lambda_r":
+        return 1.0 - kappa + gamma
+    det_a = (1.0 - kappa - gamma) * (1.0 - kappa + gamma)
+    if name == "det_a":
+        return det_a
+    with np.errstate(divide="ignore"):
+        return 1.0 / det_a
+
+
+def lensing_maps(model, grid, *, z_source, quantities=tuple(MAP_QUANTITIES)):
+    """Lensing maps of a model on a grid, for one source redshift.
+
+    Parameters
+    ----------
+    model : `~ggsltools.interfaces.LensModel`
+        The lens model.
+    grid : `~astropy.wcs.WCS`, `~astropy.nddata.NDData`, `~astropy.nddata.Cutout2D` or tuple
+        The grid (see `parse_grid`).
+    z_source : float
+        Source redshift, larger than the lens redshift.
+    quantities : sequence of str, optional
+        Which maps to compute, among the keys of `MAP_QUANTITIES`.
+
+    Returns
+    -------
+    maps : dict of str to `~astropy.nddata.NDData`
+        One dimensionless float64 map per quantity, with the grid's WCS and
+        ``meta`` holding ``what``, ``z_source``, ``z_lens`` and ``model``.
+
+    Raises
+    ------
+    InputError
+        If a quantity is unknown or ``z_source`` is not larger than the lens
+        redshift.
+
+    Examples
+    --------
+    >>> maps = lensing_maps(model, grid, z_source=2.0, quantities=("kappa",))  # doctest: +SKIP
+    >>> maps["kappa"].data.shape  # doctest: +SKIP
+    (512, 512)
+    """
+    quantities = tuple(quantities)
+    for name in quantities:
+        if name not in MAP_QUANTITIES:
+            raise InputError(f"quantity {name!r} is not one of {sorted(MAP_QUANTITIES)}")
+    wcs, _ = parse_grid(grid)
+    hessian = hessian_on_grid(model, grid, z_source=z_source)
+    return {
+        name: NDData(
+            derive_quantity(hessian, name),
+            wcs=wcs,
+            unit=u.dimensionless_unscaled,
+            meta={
+                "what": MAP_QUANTITIES[name],
+                "quantity": name,
+                "z_source": float(z_source),
+                "z_lens": model.z_lens,
+                "model": repr(model),
+            },
+        )
+        for name in quantities
+    }

@@ -1,0 +1,113 @@
+import astropy.units as u
+import numpy as np
+import pytest
+from astropy.table import QTable, Table
+from numpy.testing import assert_allclose
+
+from ggsltools.exceptions import InputError
+from ggsltools.lensing.critical import critical_lines_windowed, select_secondary
+from ggsltools.lensing.cross_section import (
+    cross_section,
+    ggsl_probability,
+    plot_cross_section,
+)
+from ggsltools.lensing.maps import tangent_plane_grid
+
+Z_SOURCES = [1.2, 2.0, 4.0]
+
+
+@pytest.fixture
+def cluster(toy):
+    return toy.make_cluster()
+
+
+@pytest.fixture
+def members(toy):
+    return Table(rows=toy.members, names=("id", "x", "y", "b"))
+
+
+def test_windowed_and_grid_cross_sections_agree(toy, cluster, members):
+    windowed = cross_section(
+        cluster, z_sources=Z_SOURCES, members=members, window_size=5 * u.arcsec,
+        pixel_scale=0.04 * u.arcsec,
+    )
+    grid = tangent_plane_grid(toy.center, size=36 * u.arcsec, pixel_scale=0.04 * u.arcsec)
+    full = cross_section(cluster, z_sources=Z_SOURCES, grid=grid)
+    assert list(windowed["z_s"]) == Z_SOURCES
+    assert list(windowed["n_secondary"]) == list(full["n_secondary"]) == [6, 6, 6]
+    assert_allclose(windowed["caustic_area"], full["caustic_area"], rtol=1e-3)
+    # The cross-section grows with source redshift, as lines and caustics do.
+    assert np.all(np.diff(windowed["caustic_area"].value) > 0)
+    # Separate galaxy caustics do not overlap: the union is the sum.
+    assert_allclose(windowed["caustic_area"], windowed["caustic_area_sum"], rtol=1e-9)
+    assert_allclose(full.meta["region_area_arcsec2"], 36.0**2)
+    assert_allclose(full["p_ggsl"], full["caustic_area"].value / (36.0 * 36.0))
+    assert windowed.meta["search"] == "windows"
+
+
+def test_rescaled_hessian_matches_direct_evaluation(toy, cluster, members):
+    table = cross_section(
+        cluster, z_sources=Z_SOURCES, members=members, window_size=5 * u.arcsec,
+        pixel_scale=0.05 * u.arcsec,
+    )
+    for z, area in zip(Z_SOURCES[1:], table["caustic_area"][1:]):
+        direct = critical_lines_windowed(
+            cluster, members, z_source=z, window_size=5 * u.arcsec,
+            pixel_scale=0.05 * u.arcsec, kinds=["tangential"],
+        )
+        secondary = select_secondary(direct, theta_min=0 * u.arcsec,
+                                     theta_max=np.inf * u.arcsec)
+        assert_allclose(area, secondary["caustic_area"].sum(), rtol=1e-9)
+
+
+def test_region_area_and_theta_range(cluster, members):
+    table = cross_section(
+        cluster, z_sources=[2.0], members=members, window_size=5 * u.arcsec,
+        pixel_scale=0.05 * u.arcsec, region_area=1 * u.arcmin**2,
+        theta_min=0.7 * u.arcsec, theta_max=3.5 * u.arcsec,
+    )
+    assert table["n_secondary"][0] == 4
+    assert_allclose(table["p_ggsl"], table["caustic_area"].value / 3600.0)
+    assert table.meta["theta_min_arcsec"] == 0.7
+    with pytest.raises(InputError, match="region_area"):
+        cross_section(cluster, z_sources=[2.0], members=members, region_area=3 * u.s)
+
+
+def test_ggsl_probability():
+    table = QTable({"z_s": [1.0, 2.0, 3.0, 5.0], "p_ggsl": [0.1, 0.2, 0.3, 0.5]})
+    # P(z) = z / 10: its mean over a uniform distribution on [1, 5] is 0.3.
+    assert_allclose(ggsl_probability(table), 0.3)
+    weighted = ggsl_probability(table, redshift_distribution=lambda z: np.exp(-z))
+    z = np.asarray(table["z_s"])
+    expected = np.trapezoid(z / 10 * np.exp(-z), z) / np.trapezoid(np.exp(-z), z)
+    assert_allclose(weighted, expected)
+    with pytest.raises(InputError, match="redshift_distribution"):
+        ggsl_probability(table, redshift_distribution=lambda z: -z)
+    with pytest.raises(InputError, match="2 redshifts"):
+        ggsl_probability(table[:1])
+
+
+def test_plot_cross_section(cluster, members):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    table = QTable(
+        {"z_s": [1.0, 2.0], "caustic_area": [0.1, 0.2] * u.arcsec**2, "p_ggsl": [1e-3, 2e-3]}
+    )
+    ax = plot_cross_section(table)
+    assert len(ax.lines) == 1
+    assert_allclose(ax.lines[0].get_ydata(), [0.1, 0.2])
+    ax = plot_cross_section(table, ax=ax, probability=True, color="k")
+    assert_allclose(ax.lines[1].get_ydata(), [1e-3, 2e-3])
+    plt.close("all")
+
+
+def test_bad_inputs(cluster, members):
+    with pytest.raises(InputError, match="members"):
+        cross_section(cluster, z_sources=[2.0])
+    with pytest.raises(InputError, match="increasing"):
+        cross_section(cluster, z_sources=[2.0, 1.5], members=members)
+    with pytest.raises(InputError, match="z_source"):
+        cross_section(cluster, z_sources=[0.3, 2.0], members=members)
