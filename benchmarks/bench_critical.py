@@ -104,16 +104,27 @@ def lenstronomy_run(members, x_center, y_center):
     from lenstronomy.LensModel.lens_model_extensions import LensModelExtensions
 
     models = ["NIE"] + ["SIS"] * len(members)
-    kwargs = [{"theta_E": HALO_B, "e1": 0.0, "e2": 0.0, "s_scale": HALO_RC,
-               "center_x": 0.0, "center_y": 0.0}]
+    kwargs = [
+        {
+            "theta_E": HALO_B,
+            "e1": 0.0,
+            "e2": 0.0,
+            "s_scale": HALO_RC,
+            "center_x": 0.0,
+            "center_y": 0.0,
+        }
+    ]
     kwargs += [{"theta_E": b, "center_x": x0, "center_y": y0} for x0, y0, b in members]
     lens_model = LenstronomyModel(models)
     extensions = LensModelExtensions(lens_model)
 
     def run():
         return extensions.critical_curve_caustics(
-            kwargs, compute_window=N_PIX * SCALE, grid_scale=SCALE,
-            center_x=x_center, center_y=y_center,
+            kwargs,
+            compute_window=N_PIX * SCALE,
+            grid_scale=SCALE,
+            center_x=x_center,
+            center_y=y_center,
         )
 
     def contour_stage(inverse_magnification, x, y):
@@ -149,9 +160,10 @@ def closed_theta(xs, ys):
 def main():
     rng = np.random.default_rng(20230801)
     model = Cluster(make_members(rng))
-    grid = tangent_plane_grid(model.center, size=N_PIX * SCALE * u.arcsec,
-                              pixel_scale=SCALE * u.arcsec)
-    print(f"grid {N_PIX} x {N_PIX} at {SCALE}\"/px, {N_MEMBERS} members + halo")
+    grid = tangent_plane_grid(
+        model.center, size=N_PIX * SCALE * u.arcsec, pixel_scale=SCALE * u.arcsec
+    )
+    print(f'grid {N_PIX} x {N_PIX} at {SCALE}"/px, {N_MEMBERS} members + halo')
 
     t_coords, (x, y) = best_of(3, lambda: grid_coordinates(model, grid))
     t_hessian, hessian = best_of(1, lambda: model.hessian_arcsec(x, y, z_source=Z_SOURCE))
@@ -172,12 +184,13 @@ def main():
     t_public, lines = best_of(3, lambda: critical_lines(model, grid, z_source=Z_SOURCE))
     model.cached = None
     closed = lines[lines["closed"]]
-    print(f"lines from the Hessian     : {stage[0]:8.3f} s (refine=0), "
-          f"{stage[2]:.3f} s (refine=2)")
-    print(f"critical_lines, Hessian given: {t_public:6.3f} s (coordinates, lines, table, "
-          f"classification): {len(lines)} lines, {len(closed)} closed, "
-          f"{int(np.sum(lines['classification'] == 'secondary'))} secondary, "
-          f"{int(np.sum(lines['n_vertices']))} vertices")
+    print(f"lines from the Hessian     : {stage[0]:8.3f} s (refine=0), {stage[2]:.3f} s (refine=2)")
+    print(
+        f"critical_lines, Hessian given: {t_public:6.3f} s (coordinates, lines, table, "
+        f"classification): {len(lines)} lines, {len(closed)} closed, "
+        f"{int(np.sum(lines['classification'] == 'secondary'))} secondary, "
+        f"{int(np.sum(lines['n_vertices']))} vertices"
+    )
     total = t_hessian + t_public
     print(f"ours, end to end (refine=2): {total:8.3f} s")
 
@@ -197,19 +210,22 @@ def main():
     t_magnification, mu = best_of(1, lambda: magnification(xg, yg))
     inverse = 1.0 / mu
     t_contours, _ = best_of(3, lambda: contour_stage(inverse, xg, yg))
-    print(f"lenstronomy critical_curve_caustics: {t_lenstronomy:8.3f} s "
-          f"({len(result[0])} contours); its stages: magnification map "
-          f"{t_magnification:.3f} s, contours + ray shooting {t_contours:.3f} s")
+    print(
+        f"lenstronomy critical_curve_caustics: {t_lenstronomy:8.3f} s "
+        f"({len(result[0])} contours); its stages: magnification map "
+        f"{t_magnification:.3f} s, contours + ray shooting {t_contours:.3f} s"
+    )
     print(f"ratio lenstronomy / ours, end to end               : {t_lenstronomy / total:7.1f}")
-    print(f"ratio lenstronomy / ours, lines from a given Hessian: "
-          f"{t_contours / stage[2]:7.1f}")
+    print(f"ratio lenstronomy / ours, lines from a given Hessian: {t_contours / stage[2]:7.1f}")
 
     ours = np.sort(lines["theta_e"][lines["closed"]].to_value(u.arcsec))
     theirs = closed_theta(result[0], result[1])
     matched = [np.min(np.abs(theirs - t)) / t for t in ours] if len(theirs) else []
-    print(f"closed lines: ours {len(ours)}, lenstronomy {len(theirs)}; "
-          f"median |d theta_E| / theta_E to the nearest of theirs: "
-          f"{np.median(matched):.2e}")
+    print(
+        f"closed lines: ours {len(ours)}, lenstronomy {len(theirs)}; "
+        f"median |d theta_E| / theta_E to the nearest of theirs: "
+        f"{np.median(matched):.2e}"
+    )
 
 
 def _lenstronomy_centre(x, y):

@@ -92,12 +92,11 @@ def _arcsec(value, name, *, positive=True, finite=True):
         except u.UnitConversionError:
             raise InputError(f"{name}={value} must be an angle") from None
     value = float(value)
-    if np.isnan(value) or (finite and np.isinf(value)) or value < 0 or (
-        positive and value == 0
-    ):
+    if np.isnan(value) or (finite and np.isinf(value)) or value < 0 or (positive and value == 0):
         qualifier = "positive" if positive else "non-negative"
-        raise InputError(f"{name}={value} arcsec must be {qualifier}"
-                         + (" and finite" if finite else ""))
+        raise InputError(
+            f"{name}={value} arcsec must be {qualifier}" + (" and finite" if finite else "")
+        )
     return value
 
 
@@ -167,8 +166,9 @@ def _curvature_correction(x, y):
     cx, cy = ax + bx, ay + by
     cross = ax * by - ay * bx
     with np.errstate(divide="ignore", invalid="ignore"):
-        vertex_k = 2.0 * cross / np.sqrt((ax * ax + ay * ay) * (bx * bx + by * by)
-                                         * (cx * cx + cy * cy))
+        vertex_k = (
+            2.0 * cross / np.sqrt((ax * ax + ay * ay) * (bx * bx + by * by) * (cx * cx + cy * cy))
+        )
     vertex_k = np.nan_to_num(vertex_k)
     k = 0.5 * (vertex_k + np.roll(vertex_k, -1))
     chord = np.hypot(bx, by)
@@ -269,9 +269,7 @@ def _lines_from_hessian(model, wcs, hessian, *, z_source, kinds, refine, margin=
         px = np.concatenate([v[:, 0] for v, _ in kept])
         py = np.concatenate([v[:, 1] for v, _ in kept])
         if refine:
-            px, py = _refine_vertices(
-                model, wcs, finite_field, px, py, kind, z_source, refine
-            )
+            px, py = _refine_vertices(model, wcs, finite_field, px, py, kind, z_source, refine)
         x, y = pixel_to_model(model, wcs, px, py)
         alpha = model.deflection_arcsec(x, y, z_source=z_source)
         bx = x - alpha[0]
@@ -297,9 +295,7 @@ def _caustic_polygon(bx, by):
     """
     if len(bx) < 3 or max(np.ptp(bx), np.ptp(by)) < _CAUSTIC_MIN_EXTENT:
         return shapely.Polygon()
-    return shapely.make_valid(
-        shapely.Polygon(np.column_stack([bx, by])), method="structure"
-    )
+    return shapely.make_valid(shapely.Polygon(np.column_stack([bx, by])), method="structure")
 
 
 def _caustic_area(bx, by):
@@ -397,9 +393,7 @@ def _method(refine):
 # --------------------------------------------------------------- public API
 
 
-def critical_lines(
-    model, grid, *, z_source, kinds=tuple(KINDS), refine=2, members=None
-):
+def critical_lines(model, grid, *, z_source, kinds=tuple(KINDS), refine=2, members=None):
     """Critical lines and caustics of a lens model on a grid.
 
     Parameters
@@ -515,8 +509,9 @@ def _member_cut(hessian, records, col, row, x, y):
     )
 
 
-def _windowed_records(model, centres_x, centres_y, *, z_sources, window, max_window,
-                      scale, kinds, refine, margin):
+def _windowed_records(
+    model, centres_x, centres_y, *, z_sources, window, max_window, scale, kinds, refine, margin
+):
     """Lines closed inside windows around positions, for several source redshifts.
 
     All windows lie on one lattice (a tangent-plane grid about the model centre).
@@ -536,7 +531,7 @@ def _windowed_records(model, centres_x, centres_y, *, z_sources, window, max_win
     ratio0 = model.distance_ratio(z_sources[0])
     factors = [model.distance_ratio(z) / ratio0 for z in z_sources]
     found = {z: [] for z in z_sources}
-    holes = {z: 0 for z in z_sources}
+    holes = dict.fromkeys(z_sources, 0)
     unresolved = []
     for index, (col, row) in enumerate(zip(np.atleast_1d(cpx), np.atleast_1d(cpy))):
         size = n
@@ -553,13 +548,22 @@ def _windowed_records(model, centres_x, centres_y, *, z_sources, window, max_win
             for z, factor in zip(z_sources, factors):
                 hessian = hessian0 if factor == 1.0 else hessian0 * factor
                 records, n_holes = _lines_from_hessian(
-                    model, sub, hessian, z_source=z, kinds=kinds, refine=refine,
+                    model,
+                    sub,
+                    hessian,
+                    z_source=z,
+                    kinds=kinds,
+                    refine=refine,
                     margin=margin,
                 )
                 results.append((z, records, n_holes))
                 cut = cut or _member_cut(
-                    hessian, records, col - col0, row - row0,
-                    centres_x[index], centres_y[index],
+                    hessian,
+                    records,
+                    col - col0,
+                    row - row0,
+                    centres_x[index],
+                    centres_y[index],
                 )
             if not cut or size >= n_max:
                 break
@@ -590,9 +594,7 @@ def _member_xy(members, center):
             u.Quantity(members["x"], u.arcsec).value,
             u.Quantity(members["y"], u.arcsec).value,
         )
-    raise InputError(
-        f"the member catalogue has no 'coord', 'ra'/'dec' or 'x'/'y' columns: {names}"
-    )
+    raise InputError(f"the member catalogue has no 'coord', 'ra'/'dec' or 'x'/'y' columns: {names}")
 
 
 def critical_lines_windowed(
@@ -660,15 +662,32 @@ def critical_lines_windowed(
     refine = _check_refine(refine)
     model.distance_ratio(z_source)
     (lines,) = _windowed_tables(
-        model, members, [float(z_source)], window_size=window_size,
-        max_window_size=max_window_size, pixel_scale=pixel_scale, kinds=kinds,
-        refine=refine, margin=margin,
+        model,
+        members,
+        [float(z_source)],
+        window_size=window_size,
+        max_window_size=max_window_size,
+        pixel_scale=pixel_scale,
+        kinds=kinds,
+        refine=refine,
+        margin=margin,
     )
     return lines
 
 
-def _windowed_tables(model, members, z_sources, *, window_size, max_window_size,
-                     pixel_scale, kinds, refine, margin, id_column="id"):
+def _windowed_tables(
+    model,
+    members,
+    z_sources,
+    *,
+    window_size,
+    max_window_size,
+    pixel_scale,
+    kinds,
+    refine,
+    margin,
+    id_column="id",
+):
     """Member-assigned line tables of a windowed search, one per source redshift."""
     window = _arcsec(window_size, "window_size")
     max_window = _arcsec(max_window_size, "max_window_size")
@@ -684,8 +703,16 @@ def _windowed_tables(model, members, z_sources, *, window_size, max_window_size,
     if id_column not in members.colnames:
         raise InputError(f"the member catalogue has no id column {id_column!r}")
     found, holes, n, unresolved = _windowed_records(
-        model, mx, my, z_sources=z_sources, window=window, max_window=max_window,
-        scale=scale, kinds=kinds, refine=refine, margin=int(margin),
+        model,
+        mx,
+        my,
+        z_sources=z_sources,
+        window=window,
+        max_window=max_window,
+        scale=scale,
+        kinds=kinds,
+        refine=refine,
+        margin=int(margin),
     )
     ids = np.asarray(members[id_column]).astype(str)
     return [
@@ -769,8 +796,9 @@ def critical_lines_field(
         redshift.
     """
     grid = tangent_plane_grid(model.center, size=size, pixel_scale=pixel_scale)
-    coarse = critical_lines(model, grid, z_source=z_source, kinds=kinds, refine=refine,
-                            members=members)
+    coarse = critical_lines(
+        model, grid, z_source=z_source, kinds=kinds, refine=refine, members=members
+    )
     field_meta = {
         "field_shape": coarse.meta["grid_shape"],
         "field_pixel_scale_arcsec": coarse.meta["pixel_scale_arcsec"],
@@ -779,14 +807,18 @@ def critical_lines_field(
         coarse.meta.update(field_meta)
         return coarse
     fine = critical_lines_windowed(
-        model, members, z_source=z_source, window_size=window_size,
-        max_window_size=max_window_size, pixel_scale=member_pixel_scale, kinds=kinds,
+        model,
+        members,
+        z_source=z_source,
+        window_size=window_size,
+        max_window_size=max_window_size,
+        pixel_scale=member_pixel_scale,
+        kinds=kinds,
         refine=refine,
     )
     fine_members = set(fine["member"])
     keep = [
-        row["classification"] != "secondary" or row["member"] not in fine_members
-        for row in coarse
+        row["classification"] != "secondary" or row["member"] not in fine_members for row in coarse
     ]
     lines = vstack([coarse[keep], fine], metadata_conflicts="silent")
     lines.meta = dict(fine.meta)
@@ -924,8 +956,9 @@ def classify_lines(
     return lines
 
 
-def select_secondary(lines, *, theta_min=0.2 * u.arcsec, theta_max=3.5 * u.arcsec,
-                     kind="tangential"):
+def select_secondary(
+    lines, *, theta_min=0.2 * u.arcsec, theta_max=3.5 * u.arcsec, kind="tangential"
+):
     """Closed secondary lines with an Einstein radius in a range.
 
     The defaults are the selection of Angora et al. (2023): tangential secondary
@@ -1059,7 +1092,7 @@ def lines_to_regions(lines, *, which=("line", "caustic")):
                 continue
             label = f"{row['id']}"
             if row["closed"]:
-                label += f" {row['theta_e'].to_value(u.arcsec):.2f}\""
+                label += f' {row["theta_e"].to_value(u.arcsec):.2f}"'
             visual = {"color": "green" if part == "caustic" else colours[row["kind"]]}
             if not row["closed"]:
                 visual["dash"] = 1
@@ -1127,7 +1160,8 @@ def read_lines(path):
     """
     lines = QTable.read(str(path), format="ascii.ecsv")
     missing = [
-        name for name in ("id", "kind", "closed", "theta_e") + _VERTEX_COLUMNS
+        name
+        for name in ("id", "kind", "closed", "theta_e") + _VERTEX_COLUMNS
         if name not in lines.colnames
     ]
     if missing or "center_ra" not in lines.meta:

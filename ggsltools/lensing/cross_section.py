@@ -45,9 +45,7 @@ def _check_redshifts(model, z_sources):
 
 
 def _caustic_union_area(lines):
-    polygons = [
-        _caustic_polygon(bx, by) for bx, by in zip(lines["caustic_x"], lines["caustic_y"])
-    ]
+    polygons = [_caustic_polygon(bx, by) for bx, by in zip(lines["caustic_x"], lines["caustic_y"])]
     return float(shapely.union_all(polygons).area) if polygons else 0.0
 
 
@@ -116,16 +114,21 @@ def cross_section(
     if grid is not None:
         tables = _grid_tables(model, grid, z_sources, kinds=kinds, refine=refine)
         tables = [
-            classify_lines(t) if members is None else assign_members(t, members)
-            for t in tables
+            classify_lines(t) if members is None else assign_members(t, members) for t in tables
         ]
         shape = tables[0].meta["grid_shape"]
         default_area = shape[0] * shape[1] * tables[0].meta["pixel_scale_arcsec"] ** 2
     elif members is not None:
         tables = _windowed_tables(
-            model, members, z_sources, window_size=window_size,
-            max_window_size=max_window_size, pixel_scale=pixel_scale, kinds=kinds,
-            refine=refine, margin=3,
+            model,
+            members,
+            z_sources,
+            window_size=window_size,
+            max_window_size=max_window_size,
+            pixel_scale=pixel_scale,
+            kinds=kinds,
+            refine=refine,
+            margin=3,
         )
         half = 0.5 * tables[0].meta["grid_shape"][0] * tables[0].meta["pixel_scale_arcsec"]
         mx, my = _member_xy(members, model.center)
@@ -139,9 +142,7 @@ def cross_section(
     for z, lines in zip(z_sources, tables):
         secondary = select_secondary(lines, theta_min=theta_min, theta_max=theta_max)
         union = _caustic_union_area(secondary)
-        rows.append(
-            (z, len(secondary), union, float(np.sum(secondary["caustic_area"].value)))
-        )
+        rows.append((z, len(secondary), union, float(np.sum(secondary["caustic_area"].value))))
     z, n_secondary, union, total = (np.array(column) for column in zip(*rows))
     table = QTable()
     table["z_s"] = z
@@ -151,8 +152,15 @@ def cross_section(
     table["p_ggsl"] = union / area
     meta = {
         key: tables[0].meta[key]
-        for key in ("search", "grid_shape", "pixel_scale_arcsec", "window_arcsec",
-                    "max_window_arcsec", "n_windows", "method")
+        for key in (
+            "search",
+            "grid_shape",
+            "pixel_scale_arcsec",
+            "window_arcsec",
+            "max_window_arcsec",
+            "n_windows",
+            "method",
+        )
         if key in tables[0].meta
     }
     meta.update(
@@ -209,9 +217,11 @@ def ggsl_probability(table, *, redshift_distribution=None):
     if z.size < 2:
         raise InputError("ggsl_probability needs a cross_section table with >= 2 redshifts")
     p = np.asarray(table["p_ggsl"], dtype=float)
-    weight = np.ones_like(z) if redshift_distribution is None else np.asarray(
-        redshift_distribution(z), dtype=float
-    ) * np.ones_like(z)
+    weight = (
+        np.ones_like(z)
+        if redshift_distribution is None
+        else np.asarray(redshift_distribution(z), dtype=float) * np.ones_like(z)
+    )
     if np.any(weight < 0) or not np.any(weight > 0) or not np.all(np.isfinite(weight)):
         raise InputError("redshift_distribution must be finite, >= 0 and not zero everywhere")
     return float(np.trapezoid(p * weight, z) / np.trapezoid(weight, z))

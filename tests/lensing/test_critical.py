@@ -65,9 +65,7 @@ def test_sie_line_is_an_ellipse_and_caustic_an_astroid(toy):
     lines = critical_lines(sie, grid_for(toy, 5), z_source=toy.z_ref)
     (line,) = lines
     assert_allclose(line["theta_e"].to_value(u.arcsec), b * np.sqrt(q), rtol=1e-4)
-    assert_allclose(
-        (q * line["line_x"]) ** 2 + line["line_y"] ** 2, (b * q) ** 2, rtol=1e-6
-    )
+    assert_allclose((q * line["line_x"]) ** 2 + line["line_y"] ** 2, (b * q) ** 2, rtol=1e-6)
     s = np.sqrt(1 - q * q)
     cusp_x = b - b * q / s * np.arctan(s / q)
     cusp_y = b * q / s * np.arctanh(s) - b * q
@@ -128,9 +126,9 @@ def test_hole_gives_one_line(toy):
 
     def smallest_eigenvalue(r):
         f = 8 * (np.hypot(r, 2) - 2) / r - 2 * (np.hypot(r, 0.5) - 0.5) / r
-        fprime = 8 * 2 * (1 - 2 / np.hypot(r, 2)) / r**2 - 2 * 0.5 * (
-            1 - 0.5 / np.hypot(r, 0.5)
-        ) / r**2
+        fprime = (
+            8 * 2 * (1 - 2 / np.hypot(r, 2)) / r**2 - 2 * 0.5 * (1 - 0.5 / np.hypot(r, 0.5)) / r**2
+        )
         return 1 - max(f / r, fprime)
 
     inner = brentq(smallest_eigenvalue, 0.05, 1.2)
@@ -159,7 +157,10 @@ def test_windowed_search_matches_full_grid(toy, members_table):
         cluster, grid_for(toy, 36, scale=scale), z_source=toy.z_ref, members=members_table
     )
     windowed = critical_lines_windowed(
-        cluster, members_table, z_source=toy.z_ref, window_size=5 * u.arcsec,
+        cluster,
+        members_table,
+        z_source=toy.z_ref,
+        window_size=5 * u.arcsec,
         pixel_scale=scale * u.arcsec,
     )
     full_secondary = full[full["classification"] == "secondary"]
@@ -178,12 +179,22 @@ def test_windowed_search_matches_full_grid(toy, members_table):
 def test_windows_grow_for_lines_larger_than_a_window(toy, members_table):
     cluster = toy.make_cluster()
     small = critical_lines_windowed(
-        cluster, members_table, z_source=toy.z_ref, window_size=2.5 * u.arcsec,
-        max_window_size=2.5 * u.arcsec, pixel_scale=0.05 * u.arcsec, kinds=["tangential"],
+        cluster,
+        members_table,
+        z_source=toy.z_ref,
+        window_size=2.5 * u.arcsec,
+        max_window_size=2.5 * u.arcsec,
+        pixel_scale=0.05 * u.arcsec,
+        kinds=["tangential"],
     )
     grown = critical_lines_windowed(
-        cluster, members_table, z_source=toy.z_ref, window_size=2.5 * u.arcsec,
-        max_window_size=10 * u.arcsec, pixel_scale=0.05 * u.arcsec, kinds=["tangential"],
+        cluster,
+        members_table,
+        z_source=toy.z_ref,
+        window_size=2.5 * u.arcsec,
+        max_window_size=10 * u.arcsec,
+        pixel_scale=0.05 * u.arcsec,
+        kinds=["tangential"],
     )
     assert len(grown) == len(toy.members)
     assert len(small) < len(grown)
@@ -196,15 +207,21 @@ def test_field_search_combines_coarse_grid_and_windows(toy, members_table):
     coarse = critical_lines_field(cluster, **options)
     assert coarse.meta["field_pixel_scale_arcsec"] == pytest.approx(0.3)
     lines = critical_lines_field(
-        cluster, members=members_table, member_pixel_scale=0.04 * u.arcsec,
-        window_size=5 * u.arcsec, **options,
+        cluster,
+        members=members_table,
+        member_pixel_scale=0.04 * u.arcsec,
+        window_size=5 * u.arcsec,
+        **options,
     )
     assert lines.meta["search"] == "field and windows"
     assert list(lines["id"]) == list(range(1, len(lines) + 1))
     secondary = lines[lines["classification"] == "secondary"]
     assert sorted(secondary["member"]) == sorted(str(m[0]) for m in toy.members)
     windowed = critical_lines_windowed(
-        cluster, members_table, z_source=toy.z_ref, window_size=5 * u.arcsec,
+        cluster,
+        members_table,
+        z_source=toy.z_ref,
+        window_size=5 * u.arcsec,
         pixel_scale=0.04 * u.arcsec,
     )
     secondary.sort("member")
@@ -212,22 +229,21 @@ def test_field_search_combines_coarse_grid_and_windows(toy, members_table):
     assert_allclose(secondary["theta_e"], windowed["theta_e"], rtol=1e-12)
     primary = lines[lines["classification"] == "primary"]
     assert set(primary["kind"]) == {"tangential", "radial"}
-    assert_allclose(
-        primary["theta_e"], coarse[coarse["classification"] == "primary"]["theta_e"]
-    )
+    assert_allclose(primary["theta_e"], coarse[coarse["classification"] == "primary"]["theta_e"])
 
 
 def test_member_assignment_and_classification(toy):
     model = toy.Axisymmetric([("sis", 10.0, 0.0, 1.0, 0.0), ("sis", 10.4, 0.0, 0.3, 0.0)])
     members = Table(
-        {"id": ["big", "small", "far"], "x": [10.0, 10.4, 20.0], "y": [0.0, 0.0, 0.0],
-         "sigma": [150.0, 300.0, 200.0]}
+        {
+            "id": ["big", "small", "far"],
+            "x": [10.0, 10.4, 20.0],
+            "y": [0.0, 0.0, 0.0],
+            "sigma": [150.0, 300.0, 200.0],
+        }
     )
-    grid = tangent_plane_grid(
-        toy.center, size=(6, 30) * u.arcsec, pixel_scale=0.05 * u.arcsec
-    )
-    lines = critical_lines(model, grid, z_source=toy.z_ref, kinds=["tangential"],
-                           members=members)
+    grid = tangent_plane_grid(toy.center, size=(6, 30) * u.arcsec, pixel_scale=0.05 * u.arcsec)
+    lines = critical_lines(model, grid, z_source=toy.z_ref, kinds=["tangential"], members=members)
     (line,) = lines
     assert line["classification"] == "secondary"
     assert line["n_members"] == 2
@@ -295,8 +311,12 @@ def test_draw_lines_proportional_to_theta_e():
 def test_regions_and_ecsv_round_trip(toy, members_table, tmp_path):
     cluster = toy.make_cluster()
     lines = critical_lines_windowed(
-        cluster, members_table, z_source=toy.z_ref, window_size=5 * u.arcsec,
-        pixel_scale=0.05 * u.arcsec, kinds=["tangential"],
+        cluster,
+        members_table,
+        z_source=toy.z_ref,
+        window_size=5 * u.arcsec,
+        pixel_scale=0.05 * u.arcsec,
+        kinds=["tangential"],
     )
     path = tmp_path / "lines.reg"
     write_regions(lines, path)

@@ -28,7 +28,10 @@ def members(toy):
 
 def test_windowed_and_grid_cross_sections_agree(toy, cluster, members):
     windowed = cross_section(
-        cluster, z_sources=Z_SOURCES, members=members, window_size=5 * u.arcsec,
+        cluster,
+        z_sources=Z_SOURCES,
+        members=members,
+        window_size=5 * u.arcsec,
         pixel_scale=0.04 * u.arcsec,
     )
     grid = tangent_plane_grid(toy.center, size=36 * u.arcsec, pixel_scale=0.04 * u.arcsec)
@@ -47,24 +50,35 @@ def test_windowed_and_grid_cross_sections_agree(toy, cluster, members):
 
 def test_rescaled_hessian_matches_direct_evaluation(toy, cluster, members):
     table = cross_section(
-        cluster, z_sources=Z_SOURCES, members=members, window_size=5 * u.arcsec,
+        cluster,
+        z_sources=Z_SOURCES,
+        members=members,
+        window_size=5 * u.arcsec,
         pixel_scale=0.05 * u.arcsec,
     )
     for z, area in zip(Z_SOURCES[1:], table["caustic_area"][1:]):
         direct = critical_lines_windowed(
-            cluster, members, z_source=z, window_size=5 * u.arcsec,
-            pixel_scale=0.05 * u.arcsec, kinds=["tangential"],
+            cluster,
+            members,
+            z_source=z,
+            window_size=5 * u.arcsec,
+            pixel_scale=0.05 * u.arcsec,
+            kinds=["tangential"],
         )
-        secondary = select_secondary(direct, theta_min=0 * u.arcsec,
-                                     theta_max=np.inf * u.arcsec)
+        secondary = select_secondary(direct, theta_min=0 * u.arcsec, theta_max=np.inf * u.arcsec)
         assert_allclose(area, secondary["caustic_area"].sum(), rtol=1e-9)
 
 
 def test_region_area_and_theta_range(cluster, members):
     table = cross_section(
-        cluster, z_sources=[2.0], members=members, window_size=5 * u.arcsec,
-        pixel_scale=0.05 * u.arcsec, region_area=1 * u.arcmin**2,
-        theta_min=0.7 * u.arcsec, theta_max=3.5 * u.arcsec,
+        cluster,
+        z_sources=[2.0],
+        members=members,
+        window_size=5 * u.arcsec,
+        pixel_scale=0.05 * u.arcsec,
+        region_area=1 * u.arcmin**2,
+        theta_min=0.7 * u.arcsec,
+        theta_max=3.5 * u.arcsec,
     )
     assert table["n_secondary"][0] == 4
     assert_allclose(table["p_ggsl"], table["caustic_area"].value / 3600.0)

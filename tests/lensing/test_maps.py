@@ -34,9 +34,7 @@ def grid(toy):
 
 
 def test_tangent_plane_grid_shape_and_scale(toy):
-    wcs = tangent_plane_grid(
-        toy.center, size=(4, 6) * u.arcsec, pixel_scale=100 * u.mas
-    )
+    wcs = tangent_plane_grid(toy.center, size=(4, 6) * u.arcsec, pixel_scale=100 * u.mas)
     assert wcs.array_shape == (40, 60)
     scales = [s.to_value(u.arcsec) for s in wcs.proj_plane_pixel_scales()]
     assert_allclose(scales, 0.1)
@@ -79,10 +77,10 @@ def test_parse_grid_accepts_images_cutouts_and_pairs(sis, grid):
     data = np.zeros(grid.array_shape)
     assert parse_grid(NDData(data, wcs=grid))[1] == (80, 80)
     cutout = Cutout2D(data, (40, 40), (20, 30), wcs=grid)
-    wcs, shape = parse_grid(cutout)
+    _wcs, shape = parse_grid(cutout)
     assert shape == (20, 30)
-    x, y = grid_coordinates(sis, cutout)
-    full_x, full_y = grid_coordinates(sis, grid)
+    x, _y = grid_coordinates(sis, cutout)
+    full_x, _full_y = grid_coordinates(sis, grid)
     assert_allclose(x, full_x[30:50, 25:55], atol=1e-9)
     assert parse_grid((grid, (5, 6)))[1] == (5, 6)
     with pytest.raises(InputError, match="grid"):
