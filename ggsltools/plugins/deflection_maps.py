@@ -35,6 +35,7 @@ from scipy import ndimage
 from ..cosmology import DEFAULT_COSMOLOGY
 from ..exceptions import InputError, ModelFormatError, ModelFormatWarning
 from ..interfaces import LensModel
+from ..lensing.maps import sky_to_model
 
 __all__ = [
     "DeflectionMapModel",
@@ -80,16 +81,6 @@ def _check_choice(value, name, choices):
     if value not in choices:
         raise InputError(f"{name}={value!r} must be one of {', '.join(map(repr, choices))}")
     return value
-
-
-def _sky_offsets_arcsec(coords, center):
-    """LensTool's relative frame: x = -dRA cos(Dec0) 3600, y = dDec 3600 (arcsec)."""
-    coords = coords.transform_to(center.frame)
-    dra = (coords.spherical.lon - center.spherical.lon).wrap_at(180 * u.deg)
-    ddec = coords.spherical.lat - center.spherical.lat
-    x = -dra.to_value(u.arcsec) * math.cos(center.spherical.lat.to_value(u.rad))
-    y = ddec.to_value(u.arcsec)
-    return np.asarray(x, dtype=float), np.asarray(y, dtype=float)
 
 
 def _read_map(path, *, need_wcs=True):
@@ -364,7 +355,8 @@ class DeflectionMapModel(LensModel):
             pc = np.array(wcs.world_to_pixel(self.center), dtype=float)
             step = 5.0
             pix = pc + np.array([[step, 0.0], [-step, 0.0], [0.0, step], [0.0, -step]])
-            x, y = _sky_offsets_arcsec(wcs.pixel_to_world(pix[:, 0], pix[:, 1]), self.center)
+            x, y = sky_to_model(self, wcs.pixel_to_world(pix[:, 0], pix[:, 1]))
+            x, y = x.to_value(u.arcsec), y.to_value(u.arcsec)
             # jac[:, k] = d(x, y) / d(pixel axis k), arcsec per pixel
             jac = np.array([[x[0] - x[1], x[2] - x[3]], [y[0] - y[1], y[2] - y[3]]]) / (2 * step)
         if not np.all(np.isfinite(jac)) or abs(np.linalg.det(jac)) == 0:
