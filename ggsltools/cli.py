@@ -217,8 +217,152 @@ def _run_sample_sources(args):
     return 0
 
 
+def _read_members(path):
+    """Read a member catalogue (any format astropy reads), naming the file on failure."""
+    if path is None:
+        return None
+    from astropy.table import Table
+
+    try:
+        return Table.read(path)
+    except FileNotFoundError:
+        raise InputError(f"member catalogue {path} does not exist") from None
+    except Exception as exc:  # astropy raises many types for unreadable tables
+        raise InputError(f"cannot read member catalogue {path}: {exc}") from None
+
+
+def _arcsec(value):
+    import astropy.units as u
+
+    return value * u.arcsec
+
+
+def _add_critical_lines(subparsers):
+    parser = subparsers.add_parser(
+        "critical-lines",
+        help="critical lines and caustics of a lens model for a source redshift",
+        description=(
+            "Find the tangential and radial critical lines and their caustics for a "
+            "source redshift: cluster-scale lines on a coarse grid over the field, and "
+            "with a member catalogue, galaxy-scale lines on fine grids around each "
+            "member, assigned to their member and classified primary or secondary. "
+            "Writes an ECSV table (one row a line, vertices included) and optionally a "
+            "DS9 region file."
+        ),
+    )
+    _add_model_arguments(parser)
+    parser.add_argument("--z-source", type=float, required=True, help="source redshift")
+    parser.add_argument("--members", help="cluster-member catalogue (RA/Dec columns)")
+    parser.add_argument(
+        "--size", type=float, default=200.0, help="side of the field, arcsec (default 200)"
+    )
+    parser.add_argument(
+        "--pixel-scale",
+        type=float,
+        default=0.2,
+        help="pixel of the field grid, arcsec (default 0.2)",
+    )
+    parser.add_argument(
+        "--member-pixel-scale",
+        type=float,
+        default=0.03,
+        help="pixel of the grids around members, arcsec (default 0.03)",
+    )
+    parser.add_argument("-o", "--output", required=True, help="output ECSV table")
+    parser.add_argument("--regions", help="also write the lines and caustics as DS9 regions")
+    parser.add_argument("--overwrite", action="store_true", help="replace existing files")
+    parser.set_defaults(func=_run_critical_lines)
+
+
+def _run_critical_lines(args):
+    from .lensing.critical import critical_lines_field, write_lines, write_regions
+
+    model = _read_model(args)
+    lines = critical_lines_field(
+        model,
+        z_source=args.z_source,
+        size=_arcsec(args.size),
+        pixel_scale=_arcsec(args.pixel_scale),
+        members=_read_members(args.members),
+        member_pixel_scale=_arcsec(args.member_pixel_scale),
+    )
+    write_lines(lines, args.output, overwrite=args.overwrite)
+    n_secondary = int((lines["classification"] == "secondary").sum())
+    print(f"wrote {len(lines)} lines ({n_secondary} secondary) to {args.output}")
+    if args.regions:
+        write_regions(lines, args.regions, overwrite=args.overwrite)
+        print(f"wrote {args.regions}")
+    return 0
+
+
+def _add_cross_section(subparsers):
+    parser = subparsers.add_parser(
+        "cross-section",
+        help="GGSL cross-section and probability against source redshift",
+        description=(
+            "Total area of the secondary (galaxy-scale) caustics and the GGSL "
+            "probability for source redshifts between --z-min and --z-max. With a "
+            "member catalogue, lines are searched around the members; otherwise on "
+            "one grid of --size at --pixel-scale."
+        ),
+    )
+    _add_model_arguments(parser)
+    parser.add_argument("--z-min", type=float, required=True, help="smallest source redshift")
+    parser.add_argument("--z-max", type=float, required=True, help="largest source redshift")
+    parser.add_argument("--n-z", type=int, default=10, help="number of redshifts (default 10)")
+    parser.add_argument("--members", help="cluster-member catalogue (RA/Dec columns)")
+    parser.add_argument(
+        "--size", type=float, default=200.0, help="side of the grid without members, arcsec"
+    )
+    parser.add_argument(
+        "--pixel-scale", type=float, default=0.03, help="pixel of the search grids, arcsec"
+    )
+    parser.add_argument("-o", "--output", required=True, help="output ECSV table")
+    parser.add_argument("--plot", help="also save a figure of the cross-section")
+    parser.add_argument("--overwrite", action="store_true", help="replace existing files")
+    parser.set_defaults(func=_run_cross_section)
+
+
+def _run_cross_section(args):
+    import numpy as np
+
+    from .lensing.cross_section import cross_section, plot_cross_section
+    from .lensing.maps import tangent_plane_grid
+
+    if not args.z_max > args.z_min or args.n_z < 1:
+        raise InputError(
+            f"need --z-max > --z-min and --n-z >= 1, got {args.z_min}, {args.z_max}, {args.n_z}"
+        )
+    model = _read_model(args)
+    members = _read_members(args.members)
+    grid = None
+    if members is None:
+        grid = tangent_plane_grid(
+            model.center, size=_arcsec(args.size), pixel_scale=_arcsec(args.pixel_scale)
+        )
+    table = cross_section(
+        model,
+        z_sources=np.linspace(args.z_min, args.z_max, args.n_z),
+        members=members,
+        grid=grid,
+        pixel_scale=_arcsec(args.pixel_scale),
+    )
+    table.write(args.output, format="ascii.ecsv", overwrite=args.overwrite)
+    print(f"wrote {args.output}")
+    if args.plot:
+        plot_cross_section(table).figure.savefig(args.plot)
+        print(f"wrote {args.plot}")
+    return 0
+
+
 #: Functions that add one subcommand each to the parser.
-_SUBCOMMANDS = (_add_plugins, _add_maps, _add_sample_sources)
+_SUBCOMMANDS = (
+    _add_plugins,
+    _add_maps,
+    _add_sample_sources,
+    _add_critical_lines,
+    _add_cross_section,
+)
 
 
 def build_parser():

@@ -2,10 +2,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import astropy.units as u
 import numpy as np
+import pytest
 
 from ggsltools import __version__
 from ggsltools.cli import main
+from ggsltools.exceptions import ModelFormatWarning
 
 BROKEN = "raise ImportError('libcudnn.so.9 not found')\n"
 
@@ -114,3 +117,42 @@ def test_sample_sources_writes_a_reproducible_table(tmp_path, capsys):
     assert {"mag_F435W", "mag_F606W", "mag_F814W"} <= set(table.colnames)
     assert main([*args, "--population", "nope", "-o", str(tmp_path / "c.ecsv")]) == 2
     assert "installed sources plugins: clumpy, sersic" in capsys.readouterr().err
+
+
+def test_critical_lines_and_regions(tmp_path, capsys):
+    from regions import Regions
+
+    from ggsltools.lensing.critical import read_lines
+
+    par = DATA / "with_galaxies" / "best_fullprec.par"
+    out, reg = tmp_path / "lines.ecsv", tmp_path / "lines.reg"
+    args = ["critical-lines", str(par), "--z-source", "0.6", "--size", "100"]
+    with pytest.warns(ModelFormatWarning, match="vdsplot"):
+        assert main([*args, "-o", str(out), "--regions", str(reg)]) == 0
+    assert "secondary" in capsys.readouterr().out
+    lines = read_lines(out)
+    closed = lines[lines["closed"]]
+    assert len(closed) > 5 and np.all(closed["theta_e"] > 0)
+    secondary = lines[(lines["classification"] == "secondary") & (lines["kind"] == "tangential")]
+    assert len(secondary) >= 5 and np.all(secondary["theta_e"] > 0.2 * u.arcsec)
+    assert len(Regions.read(reg, format="ds9")) >= len(closed)
+
+
+def test_cross_section_table_and_plot(tmp_path):
+    from astropy.table import QTable
+
+    par = DATA / "with_galaxies" / "best_fullprec.par"
+    out, fig = tmp_path / "cs.ecsv", tmp_path / "cs.png"
+    args = ["cross-section", str(par), "--z-min", "0.5", "--z-max", "0.8", "--n-z", "2"]
+    grid = ["--size", "100", "--pixel-scale", "0.1"]
+    with pytest.warns(ModelFormatWarning, match="vdsplot"):
+        assert main([*args, *grid, "-o", str(out), "--plot", str(fig)]) == 0
+    table = QTable.read(out)
+    assert list(table["z_s"]) == [0.5, 0.8]
+    # at z_s = 0.5 the members have critical lines of their own; by z_s = 0.8 the
+    # cluster's critical region swallows some of them, but the caustics grow
+    assert table["n_secondary"][0] > table["n_secondary"][1] > 0
+    assert table["caustic_area"][1] > table["caustic_area"][0] > 0
+    assert np.all((table["p_ggsl"] > 0) & (table["p_ggsl"] < 1))
+    assert fig.stat().st_size > 0
+    assert main(["cross-section", str(par), "--z-min", "3", "--z-max", "1", "-o", str(out)]) == 2

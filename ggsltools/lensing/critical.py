@@ -28,6 +28,7 @@ from astropy.coordinates import SkyCoord
 from astropy.table import QTable, vstack
 from scipy.ndimage import map_coordinates
 
+from ..catalog import sky_positions
 from ..exceptions import InputError
 from .maps import (
     _hessian_at,
@@ -579,22 +580,25 @@ def _windowed_records(
 
 
 def _member_xy(members, center):
-    """Lens-model frame positions (arcsec) of a member catalogue."""
+    """Lens-model frame positions (arcsec) of a member catalogue.
+
+    Sky positions (see `~ggsltools.catalog.sky_positions`) are used when the
+    catalogue has them, otherwise ``x``/``y`` columns in the model's frame.
+    """
     names = members.colnames
-    if "coord" in names:
-        icrs = members["coord"].icrs
-        return _radec_to_model(icrs.ra.deg, icrs.dec.deg, center)
-    for ra_name, dec_name in (("ra", "dec"), ("RA", "DEC"), ("RA", "Dec")):
-        if ra_name in names and dec_name in names:
-            ra = u.Quantity(members[ra_name], u.deg).value
-            dec = u.Quantity(members[dec_name], u.deg).value
-            return _radec_to_model(ra, dec, center)
-    if "x" in names and "y" in names:
-        return (
-            u.Quantity(members["x"], u.arcsec).value,
-            u.Quantity(members["y"], u.arcsec).value,
-        )
-    raise InputError(f"the member catalogue has no 'coord', 'ra'/'dec' or 'x'/'y' columns: {names}")
+    try:
+        icrs = sky_positions(members, name="the member catalogue").icrs
+    except InputError:
+        if "x" in names and "y" in names:
+            return (
+                u.Quantity(members["x"], u.arcsec).value,
+                u.Quantity(members["y"], u.arcsec).value,
+            )
+        raise InputError(
+            "the member catalogue has no sky position columns (coord, ra/dec) and no "
+            f"x/y columns: {', '.join(names)}"
+        ) from None
+    return _radec_to_model(icrs.ra.deg, icrs.dec.deg, center)
 
 
 def critical_lines_windowed(
