@@ -70,7 +70,7 @@ class _Failures:
             raise AssertionError(f"{self.what} breaks the interface contract:\n{lines}")
 
 
-def check_lens_model(model, *, z_source, extent=10.0):
+def check_lens_model(model, *, z_source, extent=10.0, hessian_rtol=1e-3, hessian_atol=1e-4):
     """Check a `~ggsltools.interfaces.LensModel` implementation.
 
     Checks that it is a ``LensModel``; that `z_lens`, `center` and `cosmology`
@@ -89,6 +89,10 @@ def check_lens_model(model, *, z_source, extent=10.0):
         A source redshift at which the model is defined.
     extent : float, optional
         Half-size in arcsec of the grid around the frame origin used for checks.
+    hessian_rtol, hessian_atol : float, optional
+        Tolerances of the comparison between the Hessian and finite differences
+        of the deflection. Pixelated models, whose Hessian comes from differences
+        between map nodes, need tolerances of the order of that discretisation.
 
     Raises
     ------
@@ -132,7 +136,7 @@ def check_lens_model(model, *, z_source, extent=10.0):
         f.check(np.all(np.isfinite(hess)), "hessian_arcsec returned non-finite values")
         numeric = LensModel.hessian_arcsec(model, x, y, z_source=z_source, step=1e-4 * extent)
         f.check(
-            np.allclose(hess, numeric, rtol=1e-3, atol=1e-4),
+            np.allclose(hess, numeric, rtol=hessian_rtol, atol=hessian_atol),
             "hessian_arcsec disagrees with finite differences of deflection_arcsec "
             f"(max difference {np.max(np.abs(hess - numeric)):.3g})",
         )

@@ -1,5 +1,7 @@
 """The conformance kit passes correct plugins and names what a broken one gets wrong."""
 
+from pathlib import Path
+
 import astropy.units as u
 import numpy as np
 import pytest
@@ -104,3 +106,55 @@ def test_classifier_kit():
         check_classifier(Constant(value=1.5))
     with pytest.raises(AssertionError, match="wrong shape does not raise InputError"):
         check_classifier(Constant(check=False))
+
+
+DATA = Path(__file__).parent / "data" / "lenstool"
+
+
+def _builtin_lens_models():
+    from ggsltools.plugins.deflection_maps import DeflectionMapModel, lenstool_grid_wcs
+    from ggsltools.plugins.lenstool import AnalyticLensModel, LensToolParModel
+
+    par = LensToolParModel.read(DATA / "examples" / "with_sources" / "test_source.par")
+    analytic = AnalyticLensModel(
+        [
+            {
+                "kind": "dpie",
+                "x": 0.0,
+                "y": 0.0,
+                "v_disp": 900 * u.km / u.s,
+                "r_core": 3 * u.arcsec,
+                "r_cut": 300 * u.arcsec,
+                "e": 0.2,
+                "angle": 30 * u.deg,
+            },
+            {"kind": "sie", "x": 12.0, "y": -5.0, "theta_e": 1.0 * u.arcsec, "e": 0.3},
+            {"kind": "nfw", "x": -20.0, "y": 8.0, "v_disp": 400 * u.km / u.s, "r_s": 20 * u.arcsec},
+            {"kind": "shear", "gamma": 0.05, "angle": 10 * u.deg},
+        ],
+        z_lens=0.35,
+    )
+    n = 201
+    x = np.linspace(-30, 30, n)
+    xx, yy = np.meshgrid(x, x)
+    alpha = analytic.deflection_arcsec(xx, yy, z_source=2.0)
+    wcs = lenstool_grid_wcs(analytic.center, shape=(n, n), xmin=-30, xmax=30, ymin=-30, ymax=30)
+    maps = DeflectionMapModel(
+        alpha[0], alpha[1], wcs, z_lens=0.35, normalisation_z_source=2.0, interpolation="cubic"
+    )
+    return {"lenstool-par": par, "analytic": analytic, "lenstool-maps": maps}
+
+
+@pytest.mark.parametrize("name", ["lenstool-par", "analytic", "lenstool-maps"])
+def test_builtin_lens_models_conform(name):
+    model = _builtin_lens_models()[name]
+    # the maps' Hessian is differenced between nodes 0.3" apart
+    tolerance = {"hessian_atol": 0.03} if name == "lenstool-maps" else {}
+    check_lens_model(model, z_source=2.0, extent=8.0, **tolerance)
+
+
+@pytest.mark.parametrize("name", ["sersic", "clumpy"])
+def test_builtin_source_populations_conform(name):
+    from ggsltools.registry import get_plugin
+
+    check_source_population(get_plugin("sources", name)(bands=("F435W", "F814W")), z_min=1.0)
