@@ -135,7 +135,7 @@ class AnalyticLensModel(LensModel):
 
         Every component takes optional ``x``, ``y`` (angles, default 0) and
         ``angle`` (angle counter-clockwise from x, default 0). Strengths are for
-        D_LS/D_S = 1 (``normalised=True``) or for ``z_ref`` if given.
+        D_LS/D_S = 1: deflections scale with D_LS/D_S of the source redshift.
     z_lens : float
         Lens redshift.
     center : `~astropy.coordinates.SkyCoord`, optional
