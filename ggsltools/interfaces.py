@@ -25,6 +25,7 @@ from astropy.table import QTable
 
 from .cosmology import DEFAULT_COSMOLOGY, distance_ratio
 from .exceptions import InputError
+from .imaging.cutouts import extract_cutouts
 
 __all__ = [
     "Classifier",
@@ -404,8 +405,6 @@ class Classifier(abc.ABC):
             where the cutout fell partly outside the image or on masked pixels,
             which were set to zero).
         """
-        from .imaging.cutouts import extract_cutouts
-
         if batch_size < 1:
             raise InputError(f"batch_size={batch_size} must be a positive integer")
         stack = extract_cutouts(images, catalogue, size=self.cutout_size, bands=self.bands)
