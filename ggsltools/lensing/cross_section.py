@@ -17,6 +17,7 @@ import astropy.units as u
 import numpy as np
 import shapely
 from astropy.table import QTable
+from scipy.integrate import trapezoid
 
 from ..exceptions import InputError
 from .critical import (
@@ -224,7 +225,7 @@ def ggsl_probability(table, *, redshift_distribution=None):
     )
     if np.any(weight < 0) or not np.any(weight > 0) or not np.all(np.isfinite(weight)):
         raise InputError("redshift_distribution must be finite, >= 0 and not zero everywhere")
-    return float(np.trapezoid(p * weight, z) / np.trapezoid(weight, z))
+    return float(trapezoid(p * weight, z) / trapezoid(weight, z))
 
 
 def plot_cross_section(table, *, ax=None, probability=False, **kwargs):

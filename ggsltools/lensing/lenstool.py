@@ -26,6 +26,7 @@ from astropy.coordinates import SkyCoord
 from astropy.cosmology import LambdaCDM, w0waCDM, wCDM
 from astropy.table import QTable
 
+from ..cosmology import angular_diameter_distance_between
 from ..exceptions import ModelFormatError, ModelFormatWarning
 from . import profiles
 
@@ -245,7 +246,7 @@ def dimensionless_distance(cosmology, z1, z2=None):
     elif z1 >= z2:
         return 0.0
     else:
-        d = cosmology.angular_diameter_distance(z1, z2)
+        d = angular_diameter_distance_between(cosmology, z1, z2)
     return float((d / cosmology.hubble_distance).decompose())
 
 
