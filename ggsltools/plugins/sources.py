@@ -79,22 +79,26 @@ class SersicPopulation(SourcePopulation):
     reference_band : str
         Band whose magnitudes the number counts give (paper: F814W).
     sed : str or `~ggsltools.photometry.sed.Sed`
-        Rest-frame SED giving the colours. The paper uses "a star-forming template
-        from Kinney et al. (1996)" without naming it; default ``"SB2"``, the
-        Kinney starburst with E(B-V) = 0.11-0.21.
+        Rest-frame SED giving the colours. The paper (Sect. 3.1) adopts "a
+        star-forming galaxy template from Kinney et al. (1996)" without saying
+        which; default ``"SB2"``, the Kinney starburst with E(B-V) = 0.11-0.21.
+        That choice is this package's, not the paper's: at z >= 1 SB1 gives
+        colours within 0.18 mag of SB2's, the dustier SB3-SB6 redder F435W - F814W.
+        ``"SB1"`` to ``"SB6"`` are shipped.
     igm : str, callable or None
         IGM attenuation; default Madau (1995).
     number_counts : `~astropy.table.Table`, optional
         N(m) in the reference band (columns ``mag``, ``log10_n``). Default: the
-        shipped COSMOS2020 i-band counts extended to 29 with the deep HST F814W
-        slope (see ``ggsltools/data/counts/PROVENANCE.rst``), as in the paper's
-        Fig. 3.
+        shipped COSMOS2020 i-band counts to 26.5, extended to 29 with an adopted
+        slope d log N / dm = 0.20 standing for the deep HST F814W counts (see
+        ``ggsltools/data/counts/PROVENANCE.rst``), as in the paper's Fig. 3.
     mag_edges : sequence of float
         Magnitude bins of p(z | Delta m); the first and last edges are the
         magnitude limits (paper: 22, 24, 25, 26, 27, 28, 29).
     z0 : sequence of float
-        Scale of p(z) in each bin. Default `~ggsltools.sources.redshifts.DEFAULT_Z0`
-        (from adopted median redshifts; see that module).
+        Scale of p(z) in each bin. The paper gives none; default
+        `~ggsltools.sources.redshifts.DEFAULT_Z0`, from adopted median redshifts
+        0.8-1.9 that are estimates, not fits (see that module).
     z_forms : sequence of {"exp", "sqrt"}
         p(z) form per bin: z^2 exp(-z/z0) or z^2 exp(-(z/z0)^(1/2)) (paper: "exp"
         for [22, 24), "sqrt" for the others).
@@ -105,8 +109,8 @@ class SersicPopulation(SourcePopulation):
     z_size_break : float
         Where the size evolution starts (paper: 1).
     size_norm, size_slope : `~astropy.units.Quantity`, float
-        R_e = size_norm (1 + z)^size_slope above the break (Shibuya et al. 2015:
-        6.9 kpc, -1.20; see `~ggsltools.sources.sizes`).
+        R_e = size_norm (1 + z)^size_slope above the break (Shibuya et al. 2015,
+        Table 6, median: 4.89 kpc, -1.05; see `~ggsltools.sources.sizes`).
     size_scatter : `~astropy.units.Quantity`
         sigma of R_e (paper: 0.25 kpc).
     size_scatter_range : tuple of float
@@ -148,8 +152,8 @@ class SersicPopulation(SourcePopulation):
         z_max=7.0,
         r_e_low_z=2.54 * u.kpc,
         z_size_break=1.0,
-        size_norm=6.9 * u.kpc,
-        size_slope=-1.20,
+        size_norm=4.89 * u.kpc,
+        size_slope=-1.05,
         size_scatter=0.25 * u.kpc,
         size_scatter_range=(-1.5, 1.0),
         n_range=(1.0, 2.0),

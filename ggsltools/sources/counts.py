@@ -2,8 +2,10 @@
 
 The shipped table (``ggsltools/data/counts/f814w_number_counts.ecsv``, see its
 PROVENANCE.rst) holds COSMOS2020 i-band counts down to 26.5 and their extension
-to 29 with the slope of the deep HST F814W counts, as in Angora et al. (2023),
-Sect. 3.1 and Fig. 3.
+to 29 with an adopted slope d log10 N / dm = 0.20 standing for the deep HST F814W
+counts, as in Angora et al. (2023), Sect. 3.1 and Fig. 3. The slope is a round
+number, not a transcription; the PROVENANCE file says what it implies and how it
+compares with the paper.
 """
 
 import astropy.units as u

@@ -11,13 +11,19 @@ t = (z / z0)^(1/2) (``"sqrt"``), t follows a Gamma distribution of shape 3 or 6,
 so the CDF is the regularised incomplete gamma function P(3, t) or P(6, t) and
 sampling is an exact inverse transform.
 
-The paper does not list its z0 values. The defaults, `DEFAULT_MEDIANS`, are
-rounded median photometric redshifts of i/F814W-selected galaxies in those bins,
-read from published deep-field distributions: COSMOS (Ilbert et al. 2009, ApJ 690,
-1236; Laigle et al. 2016, ApJS 224, 24) for m < 26 and the Hubble Ultra Deep Field
-(Coe et al. 2006, AJ 132, 926; Rafelski et al. 2015, AJ 150, 31) fainter. They are
-estimates to be replaced by fits to a photometric-redshift catalogue when one is at
-hand; `z0_from_median` turns a median into z0 exactly.
+The paper does not list its z0 values, and its Fig. 3 (right panels) shows the
+fitted curves without numbers. The defaults, `DEFAULT_Z0`, follow from adopted
+median redshifts, `DEFAULT_MEDIANS` = 0.8, 1.1, 1.3, 1.5, 1.7, 1.9 from the
+brightest bin to the faintest, through `z0_from_median`. These medians are
+estimates, not measurements: they were chosen to follow the rise of the median
+photometric redshift with i/F814W magnitude seen in COSMOS (Ilbert et al. 2009,
+ApJ 690, 1236; Laigle et al. 2016, ApJS 224, 24) and, fainter than the COSMOS
+limit, in the Hubble Ultra Deep Field (Coe et al. 2006, AJ 132, 926), but they
+were not read from a table or fitted to a catalogue for this package. They set
+where the sources sit in redshift, hence their angular sizes, colours and lensing
+efficiency. Fitting the paper's two forms to the COSMOS2015 (or COSMOS2020)
+photometric redshifts in the six bins would replace them; pass ``z0`` to
+`RedshiftModel` or to the ``sersic`` population to use such a fit.
 """
 
 import numpy as np
@@ -40,7 +46,7 @@ DEFAULT_MAG_EDGES = (22.0, 24.0, 25.0, 26.0, 27.0, 28.0, 29.0)
 #: Functional form in each bin (Angora et al. 2023, Sect. 3.1).
 DEFAULT_FORMS = ("exp", "sqrt", "sqrt", "sqrt", "sqrt", "sqrt")
 
-#: Adopted median redshift in each bin (see the module docstring for the origin).
+#: Adopted median redshift in each bin: estimates, see the module docstring.
 DEFAULT_MEDIANS = (0.80, 1.10, 1.30, 1.50, 1.70, 1.90)
 
 _SHAPE = {"exp": 3.0, "sqrt": 6.0}

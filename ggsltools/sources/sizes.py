@@ -5,13 +5,24 @@ and the Shibuya, Ouchi & Harikane (2015, ApJS 219, 15) evolution
 R_e = B (1 + z)^beta at z > 1, with a scatter sigma = 0.25 kpc from which R_e is
 drawn uniformly within [-1.5 sigma, +1 sigma] of the relation.
 
-The default B = 6.9 kpc and beta = -1.20 are Shibuya et al.'s power-law fit to the
-median R_e of star-forming galaxies (their abstract quotes beta between -1.0 and
--1.3 depending on the statistic and luminosity range); they put R_e at z = 4
-at 1.0 kpc, and the band's -1.5 sigma edge goes below 0.5 kpc from z ~ 4.5 (the
-paper's Fig. 4 shows it there from z ~ 4). These values were taken from the
-paper's abstract and fit as recalled here, not re-derived: check them against
-Shibuya et al.'s tables before relying on the exact size scale.
+The defaults B = 4.89 kpc and beta = -1.05 are the median-statistic fit listed
+in Shibuya et al. (2015, Table 6); Angora et al. describe the relation they used
+as "fitted by combining galaxy radii estimated in the UV and optical bands". The
+Shibuya et al. abstract quotes beta ~ -1.1 for the median. The two numbers were
+taken from the implementation of this relation in the SLSim package
+(``slsim.Util.param_util.galaxy_size_redshift_evolution``, which cites that
+table), not read from the table itself; which sample and luminosity bin of the
+table they belong to is not recorded there. They reproduce the one quantitative
+check Angora et al. give: the lower edge of the band, R_e - 1.5 sigma, reaches
+0.5 kpc at z = 4.1 (their Sect. 3.1 and Fig. 4: "R_e <= 0.5 kpc at z >= 4").
+
+With these values the relation gives 2.36 kpc at z = 1, so R_e steps down by
+0.18 kpc at the break; Angora et al.'s Fig. 4 does not show whether theirs does.
+The form r_0 = 6.9 (1 + z)^-1.20 kpc, quoted elsewhere for Shibuya et al.'s
+size-luminosity relation r_e = r_0 (L_UV / L_0)^0.27 (L_0 at M_UV = -21), is a
+different relation: as a size evolution it would put the band's lower edge at
+0.5 kpc only from z = 4.6. Pass ``norm`` and ``slope`` to use another statistic
+or luminosity bin of Shibuya et al.
 """
 
 import astropy.units as u
@@ -35,9 +46,9 @@ class SizeRelation:
     z_break : float
         Redshift where the power law takes over (Angora et al.: 1).
     norm : `~astropy.units.Quantity`
-        B of R_e = B (1 + z)^beta (Shibuya et al. 2015: 6.9 kpc).
+        B of R_e = B (1 + z)^beta (Shibuya et al. 2015, Table 6: 4.89 kpc).
     slope : float
-        beta (Shibuya et al. 2015: -1.20).
+        beta (Shibuya et al. 2015, Table 6: -1.05).
     scatter : `~astropy.units.Quantity`
         sigma (Angora et al.: 0.25 kpc).
     scatter_range : tuple of float
@@ -61,8 +72,8 @@ class SizeRelation:
         *,
         r_e_low_z=2.54 * u.kpc,
         z_break=1.0,
-        norm=6.9 * u.kpc,
-        slope=-1.20,
+        norm=4.89 * u.kpc,
+        slope=-1.05,
         scatter=0.25 * u.kpc,
         scatter_range=(-1.5, 1.0),
         z_max=7.0,

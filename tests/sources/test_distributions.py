@@ -94,11 +94,19 @@ def test_sizes_follow_the_relation_within_the_band():
     sizes = SizeRelation()
     z = np.random.default_rng(3).uniform(0.5, 7.0, 20_000)
     r = sizes.sample_kpc(z, rng=np.random.default_rng(4))
-    mean = np.where(z <= 1, 2.54, 6.9 * (1 + z) ** -1.2)
-    offset = (r - mean) / 0.25
+    mean = np.where(z <= 1, sizes.r_e_low_z, sizes.norm * (1 + z) ** sizes.slope)
+    offset = (r - mean) / sizes.scatter
     assert offset.min() >= -1.5 and offset.max() <= 1.0
     assert offset.min() < -1.45 and offset.max() > 0.95
     assert sizes.mean(0.5).to_value(u.kpc) == pytest.approx(2.54)
+
+
+def test_size_band_reaches_half_a_kpc_at_z4_as_in_angora_fig4():
+    # Angora et al. (2023), Sect. 3.1: the band samples R_e <= 0.5 kpc at z >= 4
+    lower, _ = SizeRelation().band(np.array([3.9, 4.0, 4.3, 4.5]))
+    lower = lower.to_value(u.kpc)
+    assert np.all(lower[:2] > 0.5) and np.all(lower[2:] < 0.5)
+    assert lower[1] == pytest.approx(0.5, abs=0.03)
 
 
 def test_sizes_to_arcsec_uses_angular_diameter_distance():
