@@ -24,4 +24,4 @@ html_theme_options = {
     "use_edit_page_button": False,
 }
 html_title = f"{project} {release}"
-html_static_path = []
+html_static_path = ["_static"]
