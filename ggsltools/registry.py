@@ -236,23 +236,25 @@ def plugin_table(kind=None):
     Returns
     -------
     table : `~astropy.table.Table`
-        Columns ``kind``, ``name``, ``object``, ``distribution``, ``version`` and
-        ``status`` ("ok" or the load error), one row a plugin. A broken plugin is
-        a row with its error, never an exception.
+        Columns ``kind``, ``name``, ``object``, ``distribution``, ``version``,
+        ``status`` ("ok" or the load error) and ``description`` (the plugin's
+        ``description`` attribute), one row a plugin. A broken plugin is a row
+        with its error, never an exception.
     """
     kinds = [kind] if kind is not None else list(KINDS)
     rows = []
     for k in kinds:
         for name, info in available_plugins(k).items():
             try:
-                _load(k, name)
+                description = _load(k, name).description
                 status = "ok"
             except PluginError as exc:
+                description = ""
                 status = str(exc.__cause__ or exc)
                 if exc.__cause__ is not None:
                     status = f"{type(exc.__cause__).__name__}: {status}"
-            rows.append((k, name, info.value, info.distribution, info.version, status))
-    names = ("kind", "name", "object", "distribution", "version", "status")
+            rows.append((k, name, info.value, info.distribution, info.version, status, description))
+    names = ("kind", "name", "object", "distribution", "version", "status", "description")
     if not rows:
         return Table(names=names, dtype=[str] * len(names))
     return Table(rows=rows, names=names)

@@ -120,7 +120,15 @@ def test_refresh_sees_new_distributions(fake_distribution):
 
 def test_plugin_table_has_documented_columns():
     table = registry.plugin_table()
-    assert table.colnames == ["kind", "name", "object", "distribution", "version", "status"]
+    assert table.colnames == [
+        "kind",
+        "name",
+        "object",
+        "distribution",
+        "version",
+        "status",
+        "description",
+    ]
     assert set(table["kind"]) <= set(registry.KINDS)
 
 
