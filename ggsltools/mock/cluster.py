@@ -322,7 +322,7 @@ def _positions(rng, n, *, core, half, ellipticity, angle, center, taken, separat
     norm = math.log1p((rmax / core) ** 2)
     xs, ys = [p[0] for p in taken], [p[1] for p in taken]
     start = len(xs)
-    for _ in range(1000):
+    for _ in range(200):
         k = max(n, 64)
         r = core * np.sqrt(np.expm1(rng.uniform(0.0, norm, k)))
         phi = rng.uniform(0.0, 2 * math.pi, k)
@@ -477,10 +477,13 @@ def make_cluster(
     half = _positive(field_size, u.arcsec, "field_size") / 2.0
 
     rng = np.random.default_rng(seed)
-    mags = np.sort(
-        _schechter_magnitudes(
-            rng, n_members, bright=sc["mag0"], faint=mag_faint, mstar=mstar, alpha=alpha
-        )
+    mags = np.round(
+        np.sort(
+            _schechter_magnitudes(
+                rng, n_members, bright=sc["mag0"], faint=mag_faint, mstar=mstar, alpha=alpha
+            )
+        ),
+        _DEC_MAG,
     )
     cl = components["halo"]
     taken = [(components["bcg"]["x"], components["bcg"]["y"])] if "bcg" in components else []
@@ -512,7 +515,7 @@ def make_cluster(
         bc = components["bcg"]
         q_bcg = math.sqrt((1 - bc["ellipticity"]) / (1 + bc["ellipticity"]))
         a_bcg = round(size20 * 10.0 ** (-0.2 * (bc["mag"] - 20.0)), _DEC_SHAPE)
-        mags = np.concatenate([[bc["mag"]], mags])
+        mags = np.concatenate([[round(bc["mag"], _DEC_MAG)], mags])
         x = np.concatenate([[bc["x"]], x])
         y = np.concatenate([[bc["y"]], y])
         a = np.concatenate([[a_bcg], a])
@@ -533,7 +536,7 @@ def make_cluster(
     members["x"] = x * u.arcsec
     members["y"] = y * u.arcsec
     members["z"] = np.round(z, 6)
-    members["mag_F814W"] = np.round(mags, _DEC_MAG)
+    members["mag_F814W"] = mags
     members["a"] = a * u.arcsec
     members["b"] = b * u.arcsec
     members["theta"] = theta * u.deg
@@ -685,7 +688,7 @@ def _potfile_text(cluster):
             f"{row['a'].to_value(u.arcsec):.{_DEC_SHAPE}f} "
             f"{row['b'].to_value(u.arcsec):.{_DEC_SHAPE}f} "
             f"{row['theta'].to_value(u.deg):.3f} {mag:.{_DEC_MAG}f} "
-            f"{10.0 ** (-0.4 * (mag - mag0)):.6f}"
+            f"{10.0 ** (-0.4 * (mag - mag0)):.6g}"
         )
     return "\n".join(lines) + "\n"
 
@@ -811,16 +814,14 @@ def write_lenstool(
                 ymin=champ["ymin"],
                 ymax=champ["ymax"],
             )
-        paths = {}
         for key in keys:
             os.replace(tmp / names[key], directory / names[key])
-            paths[key] = directory / names[key]
         if dpl_z_source is None:
             for key in ("dpl_x", "dpl_y"):
                 (directory / names[key]).unlink(missing_ok=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    return paths
+    return {key: directory / names[key] for key in ["par", *keys[:-1]]}
 
 
 def write_mock_cluster(
