@@ -318,7 +318,7 @@ def _positions(rng, n, *, core, half, ellipticity, angle, center, taken, separat
     """
     q = math.sqrt((1 - ellipticity) / (1 + ellipticity))
     cos_t, sin_t = math.cos(angle), math.sin(angle)
-    rmax = math.sqrt(2.0) * half / math.sqrt(q) + math.hypot(*center)
+    rmax = (math.sqrt(2.0) * half + math.hypot(*center)) / math.sqrt(q)
     norm = math.log1p((rmax / core) ** 2)
     xs, ys = [p[0] for p in taken], [p[1] for p in taken]
     start = len(xs)
@@ -400,7 +400,8 @@ def make_cluster(
     schechter_mstar, schechter_alpha : float, optional
         Schechter function of the member magnitudes.
     member_core : `~astropy.units.Quantity`, optional
-        Core radius of the members' surface density (length, or angle).
+        Core radius of the members' surface density (length, or angle; plain
+        numbers are kpc).
     min_separation : `~astropy.units.Quantity`, optional
         Smallest distance between two members (angle).
     velocity_dispersion : `~astropy.units.Quantity`, optional
@@ -456,11 +457,10 @@ def make_cluster(
         raise InputError(f"mag_faint={mag_faint} must be fainter than mag0={sc['mag0']}")
     mstar = _value(schechter_mstar, None, "schechter_mstar")
     alpha = _value(schechter_alpha, None, "schechter_alpha")
-    core = u.Quantity(member_core)
-    if core.unit.physical_type == "length":
-        core_arcsec = _positive(core, u.kpc, "member_core") / kpc
+    if isinstance(member_core, u.Quantity) and member_core.unit.physical_type == "angle":
+        core_arcsec = _positive(member_core, u.arcsec, "member_core")
     else:
-        core_arcsec = _positive(core, u.arcsec, "member_core")
+        core_arcsec = _positive(member_core, u.kpc, "member_core") / kpc
     separation = _value(min_separation, u.arcsec, "min_separation")
     if separation < 0:
         raise InputError(f"min_separation={separation} arcsec must not be negative")

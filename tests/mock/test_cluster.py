@@ -17,8 +17,13 @@ from ggsltools.lensing.critical import (
 from ggsltools.lensing.io import read_lens_model
 from ggsltools.lensing.lenstool import kpc_per_arcsec
 from ggsltools.lensing.maps import sky_to_model
-from ggsltools.mock import DEFAULT_SCALING, make_cluster, write_lenstool, write_mock_cluster
 from ggsltools.mock import cluster as cluster_module
+from ggsltools.mock.cluster import (
+    DEFAULT_SCALING,
+    make_cluster,
+    write_lenstool,
+    write_mock_cluster,
+)
 
 N_SMALL = 30
 
@@ -170,6 +175,9 @@ def test_overwrite_and_interrupted_run(tmp_path, monkeypatch):
         ({"seed": 1, "group": {"ellipticity": 1.2}}, r"group\['ellipticity'\]=1.2"),
         ({"seed": 1, "scaling": {"sigma": -5}}, r"scaling\['sigma'\]"),
         ({"seed": 1, "mag_faint": 17}, "mag_faint=17"),
+        ({"seed": 1, "member_core": 5 * u.km / u.s}, "member_core="),
+        ({"seed": 1, "axis_ratio": (1.5, 0.1)}, "axis_ratio="),
+        ({"seed": 1, "center": "here"}, "center='here'"),
         ({"seed": 1, "n_members": 500, "field_size": 10 * u.arcsec}, "cannot place 500"),
     ],
 )
