@@ -355,6 +355,53 @@ def _run_cross_section(args):
     return 0
 
 
+def _add_mock_cluster(subparsers):
+    parser = subparsers.add_parser(
+        "mock-cluster",
+        help="write a synthetic cluster lens as LensTool files",
+        description=(
+            "Draw a synthetic galaxy-cluster lens like a Frontier Fields cluster (a "
+            "dPIE cluster halo, a group halo, a BCG and members following LensTool's "
+            "scaling relations) and write it as a LensTool .par file with its potfile "
+            "catalogue, an ECSV member catalogue and, optionally, dpl deflection maps. "
+            "The same seed writes the same files."
+        ),
+    )
+    parser.add_argument("--out", required=True, help="output directory")
+    parser.add_argument("--seed", type=int, required=True, help="random seed")
+    parser.add_argument("--z-lens", type=float, default=0.4, help="cluster redshift (0.4)")
+    parser.add_argument(
+        "--n-members", type=int, default=120, help="number of cluster members (120)"
+    )
+    parser.add_argument("--name", default="mock", help="file-name stem (mock)")
+    parser.add_argument(
+        "--dpl-z-source", type=float, help="also write dpl maps for this source redshift"
+    )
+    parser.add_argument(
+        "--dpl-npix", type=int, default=501, help="nodes per side of the dpl maps (501)"
+    )
+    parser.add_argument("--overwrite", action="store_true", help="replace existing files")
+    parser.set_defaults(func=_run_mock_cluster)
+
+
+def _run_mock_cluster(args):
+    from .mock.cluster import write_mock_cluster
+
+    paths = write_mock_cluster(
+        args.out,
+        seed=args.seed,
+        z_lens=args.z_lens,
+        n_members=args.n_members,
+        name=args.name,
+        dpl_z_source=args.dpl_z_source,
+        dpl_npix=args.dpl_npix,
+        overwrite=args.overwrite,
+    )
+    for path in paths.values():
+        print(f"wrote {path}")
+    return 0
+
+
 #: Functions that add one subcommand each to the parser.
 _SUBCOMMANDS = (
     _add_plugins,
@@ -362,6 +409,7 @@ _SUBCOMMANDS = (
     _add_sample_sources,
     _add_critical_lines,
     _add_cross_section,
+    _add_mock_cluster,
 )
 
 
