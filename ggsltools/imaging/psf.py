@@ -69,7 +69,7 @@ def _centroid(data):
     return float((xx * data).sum() / total), float((yy * data).sum() / total)
 
 
-def check_psf(psf, *, name=None):
+def check_psf(psf, *, name=None, centred=True):
     """Check that an image is a usable PSF.
 
     Parameters
@@ -79,6 +79,8 @@ def check_psf(psf, *, name=None):
     name : str, optional
         How to call the PSF in error messages (a band or a file); by default
         the ``band`` or ``origin`` of its ``meta``.
+    centred : bool, optional
+        Also check that the centroid is within 0.5 pixel of the central pixel.
 
     Returns
     -------
@@ -104,12 +106,14 @@ def check_psf(psf, *, name=None):
     total = data.sum()
     if not total > 0:
         raise InputError(f"PSF {name}: sum {total:g} is not positive")
+    if not centred:
+        return psf
     xc, yc = _centroid(data)
     centre = (nx - 1) / 2
     if abs(xc - centre) > 0.5 or abs(yc - centre) > 0.5:
         raise InputError(
             f"PSF {name}: centroid ({xc:.2f}, {yc:.2f}) is more than 0.5 pixel from "
-            f"the central pixel ({centre:g}, {centre:g})"
+            f"the central pixel ({centre:g}, {centre:g}); see resample_psf(recentre=True)"
         )
     return psf
 
@@ -221,7 +225,7 @@ def _header_pixel_scale(header):
     return None
 
 
-def read_psf(path, *, pixel_scale=None, hdu=0, band=None, normalise=True):
+def read_psf(path, *, pixel_scale=None, hdu=0, band=None, normalise=True, recentre=False):
     """Read a PSF image from a FITS file.
 
     Parameters
@@ -238,6 +242,10 @@ def read_psf(path, *, pixel_scale=None, hdu=0, band=None, normalise=True):
         The band; by default the header's ``FILTER`` keyword, if any.
     normalise : bool, optional
         Scale the PSF to unit sum (default).
+    recentre : bool, optional
+        Shift the PSF so that its centroid is the centre of the central pixel
+        (see `resample_psf`), for files whose PSF is off-centre; the PSF is then
+        normalised.
 
     Returns
     -------
@@ -269,6 +277,9 @@ def read_psf(path, *, pixel_scale=None, hdu=0, band=None, normalise=True):
             )
     if band is None:
         band = header.get("FILTER")
+    if recentre:
+        scale = _arcsec(pixel_scale, name=f"pixel_scale of PSF {path}")
+        data = _resample(np.squeeze(data), name=path, old=scale, new=scale, size=None)
     return make_psf(
         np.squeeze(data), pixel_scale=pixel_scale, band=band, origin=path, normalise=normalise
     )
@@ -291,6 +302,27 @@ def _rebin_axis(data, *, axis, from_scale, to_scale, size, shift):
     cumulative = np.concatenate([np.zeros(shape), np.cumsum(data, axis=axis)], axis=axis)
     spline = CubicSpline(old_edges, cumulative, axis=axis)
     return np.diff(spline(new_edges), axis=axis)
+
+
+def _resample(data, *, name, old, new, size, recentre=True):
+    """The resampling of `resample_psf` on an array, scales in arcsec."""
+    data = np.asarray(data, dtype=np.float64)
+    check_psf(data, name=name, centred=not recentre)
+    n_old = data.shape[0]
+    if size is None:
+        size = int(np.ceil(n_old * old / new))
+        size += 1 - size % 2
+    elif int(size) != size or size < 1 or size % 2 == 0:
+        raise InputError(f"PSF {name}: size={size!r} must be a positive odd integer")
+    size = int(size)
+    if recentre:
+        xc, yc = _centroid(data)
+        shift_x, shift_y = (xc - (n_old - 1) / 2) * old, (yc - (n_old - 1) / 2) * old
+    else:
+        shift_x = shift_y = 0.0
+    common = dict(from_scale=old, to_scale=new, size=size)
+    resampled = _rebin_axis(data, axis=0, shift=shift_y, **common)
+    return _rebin_axis(resampled, axis=1, shift=shift_x, **common)
 
 
 def resample_psf(psf, *, to_scale, from_scale=None, size=None, recentre=True):
@@ -317,8 +349,9 @@ def resample_psf(psf, *, to_scale, from_scale=None, size=None, recentre=True):
         the old field.
     recentre : bool, optional
         Centre the new grid on the PSF's centroid (default), so that the
-        resampled PSF's centroid is the centre of its central pixel; otherwise
-        the centres of the two central pixels coincide.
+        resampled PSF's centroid is the centre of its central pixel (the input
+        PSF may then be off-centre; resampling to the same scale recentres a
+        PSF); otherwise the centres of the two central pixels coincide.
 
     Returns
     -------
@@ -333,27 +366,12 @@ def resample_psf(psf, *, to_scale, from_scale=None, size=None, recentre=True):
         is not a positive odd integer.
     """
     name = _psf_name(psf, None)
-    check_psf(psf, name=name)
     if from_scale is None:
         from_scale = psf_pixel_scale(psf)
     old = _arcsec(from_scale, name=f"from_scale of PSF {name}")
     new = _arcsec(to_scale, name=f"to_scale of PSF {name}")
-    data = np.asarray(psf.data if isinstance(psf, NDData) else psf, dtype=np.float64)
-    n_old = data.shape[0]
-    if size is None:
-        size = int(np.ceil(n_old * old / new))
-        size += 1 - size % 2
-    elif int(size) != size or size < 1 or size % 2 == 0:
-        raise InputError(f"PSF {name}: size={size!r} must be a positive odd integer")
-    size = int(size)
-    if recentre:
-        xc, yc = _centroid(data)
-        shift_x, shift_y = (xc - (n_old - 1) / 2) * old, (yc - (n_old - 1) / 2) * old
-    else:
-        shift_x = shift_y = 0.0
-    common = dict(from_scale=old, to_scale=new, size=size)
-    resampled = _rebin_axis(data, axis=0, shift=shift_y, **common)
-    resampled = _rebin_axis(resampled, axis=1, shift=shift_x, **common)
+    data = psf.data if isinstance(psf, NDData) else psf
+    resampled = _resample(data, name=name, old=old, new=new, size=size, recentre=recentre)
     meta = dict(psf.meta or {}) if isinstance(psf, NDData) else {"band": None}
     origin = meta.get("origin", "array")
     return make_psf(

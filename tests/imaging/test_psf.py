@@ -201,3 +201,15 @@ def test_build_epsf_errors(star_field):
         build_epsf(NDData(image.data), {"x": positions[:, 0], "y": positions[:, 1]}, size=25)
     with pytest.raises(InputError, match="none of the 1 stars"):
         build_epsf(image, {"x": [1.0], "y": [1.0]}, size=25)
+
+
+def test_recentre_off_centre_psf():
+    sigma = 1.5
+    shifted = pixel_gaussian(25, scale=1.0, sigma=sigma, x0=0.7, y0=-0.4)
+    with pytest.raises(InputError, match="recentre=True"):
+        check_psf(shifted, name="F814W")
+    assert check_psf(shifted, name="F814W", centred=False) is shifted
+    recentred = resample_psf(shifted, from_scale=0.03, to_scale=0.03)
+    assert np.all(np.abs(centroid_offset(recentred)) < 0.01)
+    expected = pixel_gaussian(25, scale=1.0, sigma=sigma)
+    np.testing.assert_allclose(recentred.data, expected, atol=0.02 * expected.max())
