@@ -176,6 +176,8 @@ class StampConvolver:
         self.backend = "pyfftw"
         self._buffer = self._forward.input_array
         self._buffer[...] = 0
+        # plans are executed bare, without pyFFTW's normalisation of the inverse
+        self._spectrum /= self.padded_shape[0] * self.padded_shape[1]
 
     def __repr__(self):
         return (
@@ -188,9 +190,10 @@ class StampConvolver:
         buffer = self._buffer
         buffer[:ny, :nx] = array
         if self.backend == "pyfftw":
-            spectrum = self._forward()
-            np.multiply(spectrum, self._spectrum, out=self._backward.input_array)
-            result = self._backward()
+            self._forward.execute()
+            np.multiply(self._forward.output_array, self._spectrum, out=self._backward.input_array)
+            self._backward.execute()
+            result = self._backward.output_array
         else:
             spectrum = scipy.fft.rfft2(buffer, workers=self.threads)
             spectrum *= self._spectrum
