@@ -233,3 +233,35 @@ def test_reproject_missing(tmp_path, monkeypatch):
     coarse = write_gaussian(tmp_path / "coarse.fits", shape=(21, 21), pixel_scale=0.06, flux=1)
     with pytest.raises(ImportError, match="'F160W'.*'F814W'.*pip install reproject"):
         read_images({"F814W": fine, "F160W": coarse}, reproject=True)
+
+
+def test_drizzled_layout(tmp_path):
+    """Photometric keywords in the primary header, SCI, ERR and WHT extensions."""
+    shape = (30, 40)
+    primary = fits.PrimaryHDU()
+    primary.header.update(
+        {"PHOTFLAM": 7.07236e-20, "PHOTPLAM": 8059.7598, "EXPTIME": 2000.0, "FILTER": "F814W"}
+    )
+    sci_header = make_wcs(shape).to_header()
+    sci_header["BUNIT"] = "ELECTRONS/S"
+    error = np.full(shape, 0.01, np.float32)
+    error[4, 5] = 0
+    weight = np.ones(shape, np.float32)
+    weight[7, 8] = 0
+    path = tmp_path / "drz.fits"
+    fits.HDUList(
+        [
+            primary,
+            fits.ImageHDU(np.ones(shape, np.float32), sci_header, name="SCI"),
+            fits.ImageHDU(error, name="ERR"),
+            fits.ImageHDU(weight, name="WHT"),
+        ]
+    ).writeto(path)
+    image = read_image(path, band="F814W")
+    assert image.meta["zeropoint"] == pytest.approx(
+        ab_zeropoint(photflam=7.07236e-20, photplam=8059.7598)
+    )
+    assert image.meta["exptime"] == 2000 * u.s
+    assert image.uncertainty.array[0, 0] == np.float32(0.01)
+    assert set(zip(*np.nonzero(image.mask))) == {(4, 5), (7, 8)}
+    assert read_image(path, band="F814W", hdu=1).meta["exptime"] == 2000 * u.s
