@@ -25,7 +25,6 @@ from astropy.nddata import NDData
 from astropy.table import QTable
 from astropy.utils.exceptions import AstropyUserWarning
 from astropy.wcs import WCS, FITSFixedWarning
-from astropy.wcs.utils import proj_plane_pixel_scales
 from scipy.interpolate import CubicSpline
 
 from ..exceptions import InputError
@@ -215,13 +214,10 @@ def _header_pixel_scale(header):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", FITSFixedWarning)
             wcs = WCS(header, naxis=2)
-        if wcs.has_celestial:
-            scales = proj_plane_pixel_scales(wcs.celestial) * 3600.0
-        else:
-            # a bare CDELT/CD without celestial CTYPEs: taken to be in degrees
-            scales = np.abs(np.diag(wcs.pixel_scale_matrix)) * 3600.0
-        if np.all(scales > 0):
-            return float(np.sqrt(scales[0] * scales[1]))
+        # CD or CDELT in degrees, celestial CTYPEs or not: side of the pixel's area
+        scale = np.sqrt(abs(np.linalg.det(wcs.pixel_scale_matrix))) * 3600.0
+        if scale > 0:
+            return float(scale)
     return None
 
 
@@ -244,8 +240,7 @@ def read_psf(path, *, pixel_scale=None, hdu=0, band=None, normalise=True, recent
         Scale the PSF to unit sum (default).
     recentre : bool, optional
         Shift the PSF so that its centroid is the centre of the central pixel
-        (see `resample_psf`), for files whose PSF is off-centre; the PSF is then
-        normalised.
+        (see `resample_psf`), for files whose PSF is off-centre.
 
     Returns
     -------
@@ -392,7 +387,7 @@ def find_psf_stars(
     cosmic rays). A source is then dropped if
 
     - another detected source lies within ``isolation`` pixels of it;
-    - its peak pixel (background included) reaches ``saturation``;
+    - its peak pixel value reaches ``saturation``;
     - its ``size`` x ``size`` box leaves the image or touches a masked or
       non-finite pixel.
 
