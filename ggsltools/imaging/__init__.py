@@ -1,3 +1,3 @@
-"""Images: multi-band image sets, cutouts (and, later, PSFs and convolution)."""
+"""Images: multi-band image sets, reading and writing, PSFs, convolution, cutouts."""
 
 __all__ = []
