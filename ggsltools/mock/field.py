@@ -593,7 +593,8 @@ def make_field(
     seed : int
         Seed of `numpy.random.default_rng`.
     bands : sequence of str, optional
-        Bands among F435W, F606W, F814W.
+        Bands among F435W, F606W, F814W, with F814W (the members' magnitudes
+        are F814W).
     pixel_scale : `~astropy.units.Quantity`, optional
         Pixel side (angle; plain numbers are arcsec).
     size : `~astropy.units.Quantity`, optional
@@ -693,7 +694,7 @@ def make_field(
         z_lens=cluster.z_lens,
         cosmology=cluster.cosmology,
     )
-    galaxies = _with_sky(_stack(galaxies, background, bands), wcs)
+    galaxies = _with_sky(_stack(galaxies, background), wcs)
 
     canvas = {b: np.zeros(shape, dtype=np.float32) for b in bands}
     q_members = (members["b"] / members["a"]).to_value(u.dimensionless_unscaled)
@@ -761,7 +762,7 @@ def make_field(
     )
 
 
-def _stack(first, second, bands):
+def _stack(first, second):
     table = QTable()
     for name in first.colnames:
         column = first[name]
