@@ -370,10 +370,10 @@ def _shape(size, pixel_scale, champ):
             (champ["ymax"] - champ["ymin"]).to_value(u.arcsec),
         )
     else:
-        quantity = u.Quantity(size) if not isinstance(size, u.Quantity) else size
-        if quantity.unit.physical_type != "angle":
-            raise InputError(f"size={size!r} must be an angle or a pair of angles")
-        sides = np.broadcast_to(quantity.to_value(u.arcsec), (2,))
+        try:
+            sides = np.broadcast_to(u.Quantity(size, u.arcsec).to_value(u.arcsec), (2,))
+        except (u.UnitsError, TypeError, ValueError):
+            raise InputError(f"size={size!r} must be an angle or a pair of angles") from None
     if not all(np.isfinite(s) and s > 0 for s in sides):
         raise InputError(f"size={size!r} must be positive")
     ny, nx = (int(math.ceil(s / pixel_scale - 1e-9)) for s in sides[::-1])
@@ -598,8 +598,8 @@ def make_field(
     pixel_scale : `~astropy.units.Quantity`, optional
         Pixel side (angle; plain numbers are arcsec).
     size : `~astropy.units.Quantity`, optional
-        Side of the square field, or (x side, y side), as angles; by default the
-        cluster's ``champ``.
+        Side of the square field, or (x side, y side), as angles (plain numbers
+        are arcsec); by default the cluster's ``champ``.
     depth : float, `~astropy.units.Quantity` or dict, optional
         Per band (a dict band -> value; missing bands take `DEFAULT_DEPTH`) or
         for all bands: a 5-sigma point-source magnitude in a 0.4-arcsec-diameter

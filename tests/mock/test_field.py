@@ -1,6 +1,8 @@
 import math
+from pathlib import Path
 
 import astropy.units as u
+import matplotlib.image
 import numpy as np
 import pytest
 from astropy.coordinates import SkyCoord
@@ -94,7 +96,7 @@ def test_written_images_read_back(noisy, tmp_path):
     assert members["ra"].unit == u.deg
     assert members["colour_F606W_F814W"].unit == u.mag
     assert_allclose(members["mag_F814W"], noisy.members["mag_F814W"])
-    rgb = __import__("matplotlib.image").image.imread(paths["rgb"])
+    rgb = matplotlib.image.imread(paths["rgb"])
     assert rgb.shape[:2] == (400, 400)
     with pytest.raises(InputError, match="cl_F435W.fits exists"):
         write_field(noisy, tmp_path, name="cl")
@@ -252,7 +254,7 @@ def test_lens_frame_and_wcs_agree(tmp_path):
 
 
 def test_given_psf_is_resampled(cluster):
-    path = __import__("pathlib").Path(__file__).parents[1] / "data" / "psf"
+    path = Path(__file__).parents[1] / "data" / "psf"
     psf = read_psf(path / "tinytim_acs_wfc_f814w.fits")
     field = make_field(
         cluster,
@@ -286,6 +288,7 @@ def test_moffat_psf():
         ({"psfs": {"F814W": np.ones((3, 3))}}, "psfs"),
         ({"n_background": -1}, "n_background"),
         ({"size": 3 * u.kpc}, "size"),
+        ({"size": (3, 4, 5) * u.arcsec}, "size"),
         ({"seed": -1}, "seed"),
     ],
 )
