@@ -402,6 +402,60 @@ def _run_mock_cluster(args):
     return 0
 
 
+def _add_mock_field(subparsers):
+    parser = subparsers.add_parser(
+        "mock-field",
+        help="write a synthetic cluster: LensTool lens files and HST-like images",
+        description=(
+            "Draw a synthetic cluster lens (see mock-cluster) and render HST ACS "
+            "images of it at Frontier Fields depth: red-sequence members, a BCG with "
+            "intracluster light, interlopers and background galaxies, PSFs and noise. "
+            "Writes one FITS image per band with HST-like headers, the LensTool files, "
+            "a member catalogue shared by both, and an RGB preview. The images hold "
+            "no lensed arcs. The same seed writes the same files."
+        ),
+    )
+    parser.add_argument("--out", required=True, help="output directory")
+    parser.add_argument("--seed", type=int, required=True, help="random seed")
+    parser.add_argument(
+        "--n-members", type=int, default=120, help="number of cluster members (120)"
+    )
+    parser.add_argument(
+        "--pixel-scale", type=float, default=0.06, help="pixel scale in arcsec (0.06)"
+    )
+    parser.add_argument(
+        "--size", type=float, help="side of the images in arcsec (default: the lens field)"
+    )
+    parser.add_argument("--name", default="mock", help="file-name stem (mock)")
+    parser.add_argument(
+        "--no-lens", action="store_true", help="write the images only, no LensTool files"
+    )
+    parser.add_argument(
+        "--dpl-z-source", type=float, help="also write dpl maps for this source redshift"
+    )
+    parser.add_argument("--overwrite", action="store_true", help="replace existing files")
+    parser.set_defaults(func=_run_mock_field)
+
+
+def _run_mock_field(args):
+    from .mock.field import write_mock_field
+
+    paths = write_mock_field(
+        args.out,
+        seed=args.seed,
+        n_members=args.n_members,
+        pixel_scale=_arcsec(args.pixel_scale),
+        with_lens=not args.no_lens,
+        dpl_z_source=args.dpl_z_source,
+        name=args.name,
+        overwrite=args.overwrite,
+        **({"size": _arcsec(args.size)} if args.size is not None else {}),
+    )
+    for path in paths.values():
+        print(f"wrote {path}")
+    return 0
+
+
 #: Functions that add one subcommand each to the parser.
 _SUBCOMMANDS = (
     _add_plugins,
@@ -410,6 +464,7 @@ _SUBCOMMANDS = (
     _add_critical_lines,
     _add_cross_section,
     _add_mock_cluster,
+    _add_mock_field,
 )
 
 

@@ -159,3 +159,22 @@ def test_cross_section_table_and_plot(tmp_path):
     assert np.all((table["p_ggsl"] > 0) & (table["p_ggsl"] < 1))
     assert fig.stat().st_size > 0
     assert main(["cross-section", str(par), "--z-min", "3", "--z-max", "1", "-o", str(out)]) == 2
+
+
+def test_mock_cluster_and_field(tmp_path, capsys):
+    from ggsltools.imaging.io import read_images
+    from ggsltools.lensing.io import read_lens_model
+
+    lens_dir, field_dir = tmp_path / "lens", tmp_path / "field"
+    assert main(["mock-cluster", "--out", str(lens_dir), "--seed", "3", "--n-members", "20"]) == 0
+    model = read_lens_model(lens_dir / "mock.par")
+    assert len(model.potentials) >= 20
+    args = ["mock-field", "--out", str(field_dir), "--seed", "3", "--n-members", "10"]
+    assert main([*args, "--size", "30"]) == 0
+    bands = ("F435W", "F606W", "F814W")
+    images = read_images({b: field_dir / f"mock_{b}.fits" for b in bands})
+    assert images["F814W"].data.shape == (500, 500)
+    assert (field_dir / "mock_rgb.png").stat().st_size > 0
+    assert (field_dir / "mock.par").exists() and (field_dir / "mock_members.ecsv").exists()
+    assert main([*args, "--size", "30"]) == 2  # existing files are not overwritten
+    assert "exist" in capsys.readouterr().err

@@ -320,6 +320,8 @@ def _positions(rng, n, *, core, half, ellipticity, angle, center, taken, separat
     cos_t, sin_t = math.cos(angle), math.sin(angle)
     rmax = (math.sqrt(2.0) * half + math.hypot(*center)) / math.sqrt(q)
     norm = math.log1p((rmax / core) ** 2)
+    if n == 0:
+        return np.empty(0), np.empty(0)
     xs, ys = [p[0] for p in taken], [p[1] for p in taken]
     start = len(xs)
     for _ in range(200):

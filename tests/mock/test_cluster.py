@@ -274,3 +274,8 @@ def test_potfile_text_matches_lenstool_luminosity(small):
         "write_lenstool",
         "write_mock_cluster",
     ]
+
+
+def test_cluster_without_members_has_halos_only():
+    cluster = make_cluster(seed=1, n_members=0, bcg=None)
+    assert len(cluster.members) == 0 and len(cluster.halos) >= 1
