@@ -29,6 +29,7 @@ __all__ = [
     "stamp_box",
     "SupersampledGrid",
     "DeflectionCache",
+    "MAX_NODE_JUMP",
     "caustic_region",
     "sample_in_region",
     "count_images",
@@ -36,6 +37,15 @@ __all__ = [
 
 #: Caustics smaller than this (arcsec) along both axes are points.
 _POINT_EXTENT = 1e-4
+
+#: Largest change of the deflection (at D_LS/D_S = 1) between neighbouring nodes,
+#: in node spacings, that bilinear interpolation is trusted with. Larger jumps
+#: happen next to a singular (or nearly singular) lens centre: interpolating across
+#: them would fold a spurious central image into the stamp. Nodes at either end of
+#: such a jump get no deflection, and sub-pixels that depend on them no light. For
+#: an isothermal centre the jump is 2 kappa spacings, and the images lost there
+#: are demagnified, |mu| < 1 / (MAX_NODE_JUMP - 1).
+MAX_NODE_JUMP = 10.0
 
 #: Points drawn at once by the rejection sampler.
 _BATCH = 64
@@ -301,8 +311,8 @@ class DeflectionCache:
         x, y, alpha_x, alpha_y : `~numpy.ndarray`
             float64 arrays of shape ``(size + 2, size + 2)`` in arcsec,
             lens-model frame: positions of the pixel centres and the deflection
-            there for a source of that distance ratio. Non-finite deflections
-            (at a singular centre) are set to zero.
+            there for a source of that distance ratio, NaN at nodes next to a
+            singular centre (see `MAX_NODE_JUMP`).
         """
         key = (id(model), id(wcs), lens_id, box.row0, box.col0, box.size)
         entry = self._entries.get(key)
@@ -312,8 +322,9 @@ class DeflectionCache:
             x, y = pixel_to_model(model, wcs, cols + box.col0, rows + box.row0)
             z_ref = _reference_redshift(model)
             alpha = np.asarray(model.deflection_arcsec(x, y, z_source=z_ref), dtype=float)
-            alpha = np.nan_to_num(alpha, nan=0.0, posinf=0.0, neginf=0.0)
-            entry = (model, wcs, x, y, alpha / float(model.distance_ratio(z_ref)))
+            alpha /= float(model.distance_ratio(z_ref))
+            _mark_singular(alpha, np.hypot(x[1, 1] - x[1, 0], y[1, 1] - y[1, 0]))
+            entry = (model, wcs, x, y, alpha)
             self._entries[key] = entry
             if len(self._entries) > self.max_entries:
                 self._entries.popitem(last=False)
@@ -322,6 +333,21 @@ class DeflectionCache:
             self._entries.move_to_end(key)
         _, _, x, y, unit_alpha = entry
         return x, y, ratio * unit_alpha[0], ratio * unit_alpha[1]
+
+
+def _mark_singular(alpha, spacing):
+    """Set to NaN the deflection of nodes at either end of a jump (see `MAX_NODE_JUMP`)."""
+    bad = ~np.all(np.isfinite(alpha), axis=0)
+    limit = MAX_NODE_JUMP * spacing
+    for axis in (0, 1):
+        jump = np.hypot(np.diff(alpha[0], axis=axis), np.diff(alpha[1], axis=axis)) > limit
+        if axis == 0:
+            bad[:-1] |= jump
+            bad[1:] |= jump
+        else:
+            bad[:, :-1] |= jump
+            bad[:, 1:] |= jump
+    alpha[:, bad] = np.nan
 
 
 def _reference_redshift(model):

@@ -48,6 +48,9 @@ _SCALE_TOLERANCE = 0.01
 
 _RATE = u.electron / u.s
 
+#: Source-plane offset (arcsec) given to nodes where the deflection is not finite.
+_FAR = 1.0e6
+
 
 @dataclass
 class LensedStamp:
@@ -120,14 +123,14 @@ def _surface_brightness(threshold):
     """A threshold in AB mag per arcsec2 as maggies per arcsec2 (and the magnitude)."""
     if isinstance(threshold, u.Quantity):
         try:
-            threshold = threshold.to_value(u.mag)
-        except u.UnitConversionError:
-            try:
-                threshold = u.Magnitude(threshold, u.ABmag).value
-            except u.UnitConversionError:
-                raise InputError(
-                    f"threshold={threshold} must be a surface brightness in AB mag/arcsec2"
-                ) from None
+            if isinstance(threshold, u.Magnitude):
+                threshold = threshold.value
+            else:
+                threshold = threshold.to_value(u.mag)
+        except u.UnitsError:
+            raise InputError(
+                f"threshold={threshold} must be a surface brightness in AB mag/arcsec2"
+            ) from None
     threshold = float(threshold)
     if not np.isfinite(threshold):
         raise InputError(f"threshold={threshold} mag/arcsec2 must be finite")
@@ -248,7 +251,7 @@ class CausticInjector(Injector):
         self._grids = {}
         self._convolvers = {}
         self._prepared = None
-        self._caustics = {}
+        self._lenses = {}
 
     def __repr__(self):
         return (
@@ -391,21 +394,20 @@ class CausticInjector(Injector):
         lens_id = lens_row["id"] if "id" in lens_row.colnames else -1
         lens_x = _angle(lens_row["x"], "x")
         lens_y = _angle(lens_row["y"], "y")
-        key = lens_id if lens_id != -1 else (lens_x, lens_y)
+        key = (lens_id, lens_x, lens_y)
 
-        caustic = self._caustic(key, lens_row)
-        beta_x, beta_y = sample_in_region(caustic, buffer=self.buffer * r_e, rng=rng)
-
-        px, py = model_to_pixel(lens_model, wcs, np.array([lens_x]), np.array([lens_y]))
-        box = box_around(float(px[0]), float(py[0]), size=self.stamp_size, shape=shape)
+        caustic, px, py, box = self._lens(key, lens_row, lens_model, wcs, shape)
         if not box.overlaps:
             raise InputError(f"the stamp of lens {lens_id} lies outside the images")
+        beta_x, beta_y = sample_in_region(caustic, buffer=self.buffer * r_e, rng=rng)
         s = self._supersampling(r_e, scale)
         grid = self._grid(s)
         x, y, alpha_x, alpha_y = self.cache.grids(lens_model, wcs, box, lens_id=key, ratio=ratio)
-        # absolute positions in float64; offsets from the source in float32
-        dx = grid.interpolate(x - alpha_x - beta_x)
-        dy = grid.interpolate(y - alpha_y - beta_y)
+        # absolute positions in float64; offsets from the source in float32. Nodes
+        # without a deflection (a singular centre) are sent far from the source:
+        # the sub-pixels that depend on them render no light.
+        dx = grid.interpolate(np.nan_to_num(x - alpha_x - beta_x, nan=_FAR))
+        dy = grid.interpolate(np.nan_to_num(y - alpha_y - beta_y, nan=_FAR))
         n = self.stamp_size
         area = _pixel_area(x, y)
         pixel_sum = np.float32(area / s**2)
@@ -447,8 +449,8 @@ class CausticInjector(Injector):
             "member": str(lens_row["member"]) if "member" in lens_row.colnames else "",
             "lens_x": lens_x,
             "lens_y": lens_y,
-            "lens_px": float(px[0]),
-            "lens_py": float(py[0]),
+            "lens_px": px,
+            "lens_py": py,
             "theta_e": _angle(lens_row["theta_e"], "theta_e"),
             "z_lens": lens_model.z_lens,
             "z_lines": float(lens_row.meta.get("z_source", np.nan)),
@@ -488,13 +490,24 @@ class CausticInjector(Injector):
         record["_context"] = (bands, {b: u.Unit(images[b].unit) for b in bands}, lens_model.center)
         return LensedStamp(box, stamps, lensed_ref, record)
 
-    def _caustic(self, key, lens_row):
-        """The region inside a line's caustic (cached per lens)."""
-        if key not in self._caustics:
-            if len(self._caustics) >= self.cache.max_entries:
-                self._caustics.pop(next(iter(self._caustics)))
-            self._caustics[key] = caustic_region(lens_row["caustic_x"], lens_row["caustic_y"])
-        return self._caustics[key]
+    def _lens(self, key, lens_row, lens_model, wcs, shape):
+        """Caustic region, pixel position and stamp of a lens, cached per lens."""
+        caustic_x = np.asarray(lens_row["caustic_x"], dtype=float)
+        full = (id(lens_model), id(wcs), key, caustic_x.size, float(np.sum(caustic_x)))
+        entry = self._lenses.get(full)
+        if entry is None:
+            x = np.array([_angle(lens_row["x"], "x")])
+            y = np.array([_angle(lens_row["y"], "y")])
+            px, py = (float(v[0]) for v in model_to_pixel(lens_model, wcs, x, y))
+            box = box_around(px, py, size=self.stamp_size, shape=shape)
+            region = caustic_region(caustic_x, lens_row["caustic_y"])
+            entry = (region, px, py, box)
+            if len(self._lenses) >= self.cache.max_entries:
+                self._lenses.pop(next(iter(self._lenses)))
+            self._lenses[full] = (lens_model, wcs, entry)
+        else:
+            entry = entry[2]
+        return entry
 
     def inject(self, images, lens_model, lens_row, source_row, *, rng):
         """Inject one lensed source behind one lens (see `~ggsltools.interfaces.Injector`).
