@@ -112,12 +112,11 @@ def lenstronomy_runs(model, line, images, psfs, sources, injector, stamp):
         from lenstronomy.Data.imaging_data import ImageData
         from lenstronomy.Data.psf import PSF
         from lenstronomy.ImSim.image_model import ImageModel
+        from lenstronomy.ImSim.Numerics.convolution import PixelKernelConvolution
         from lenstronomy.LensModel.lens_model import LensModel
         from lenstronomy.LensModel.Profiles import sersic_utils
         from lenstronomy.LightModel.light_model import LightModel
         from lenstronomy.Util import param_util
-        from lenstronomy.Util.kernel_util import kernel_norm  # noqa: F401
-        from lenstronomy.ImSim.Numerics.convolution import PixelKernelConvolution
     except ImportError:
         return None
     sersic_utils.SersicUtil.b_n = staticmethod(lambda n: gammaincinv(2.0 * n, 0.5))
@@ -240,6 +239,22 @@ def main():
     buffer = np.empty_like(sub)
     exp_time = best_of(lambda: np.exp(sub, out=buffer), number=50)
     stamp_time = best_of(one_stamp)
+    # the stages of one stamp, each on its own
+    grid = injector._grid(SUPERSAMPLING)
+    field = np.random.default_rng(5).normal(scale=0.5, size=(STAMP + 2, STAMP + 2))
+    dx = grid.interpolate(field)
+    dy = grid.interpolate(field.T.copy())
+    convolver = injector._convolver(BANDS)
+    pixels = {band: np.ones((STAMP, STAMP), dtype=np.float32) for band in BANDS}
+    stages = {
+        "sub-pixel interpolation (x and y)": best_of(
+            lambda: (grid.interpolate(field, out=dx), grid.interpolate(field, out=dy))
+        ),
+        "population.render (one band)": best_of(
+            lambda: injector.population.render(sources[0], dx, dy, band="F814W")
+        ),
+        "MultiBandConvolver (3 bands)": best_of(lambda: convolver.convolve(pixels)),
+    }
     inject_time = best_of(one_inject, number=10)
     print(
         f"one lens: {STAMP}x{STAMP} stamp, {len(BANDS)} bands, supersampling {SUPERSAMPLING}, "
@@ -250,6 +265,8 @@ def main():
         f"  CausticInjector.lensed_stamp         {stamp_time * 1e3:8.3f} ms"
         f"   {stamp_time / exp_time:5.2f} x np.exp"
     )
+    for name, seconds in stages.items():
+        print(f"    of which {name:34s} {seconds * 1e3:8.3f} ms   {seconds / exp_time:5.2f}")
     print(
         f"  CausticInjector.inject (512^2 field) {inject_time * 1e3:8.3f} ms"
         f"   {inject_time / exp_time:5.2f} x np.exp"

@@ -243,11 +243,10 @@ class SupersampledGrid:
             rows = field[a + 1 : a + 1 + n] - low
             rows *= fy
             rows += low
-            step = np.diff(rows, axis=1)
             for b, kx, fx in self._groups:
                 # contiguous operands: strided ones are several times slower
                 base = np.ascontiguousarray(rows[:, b : b + n])
-                slope = np.ascontiguousarray(step[:, b : b + n])
+                slope = rows[:, b + 1 : b + 1 + n] - base
                 planes = out[ky, kx]
                 np.multiply(slope, fx, out=planes)
                 planes += base

@@ -406,8 +406,13 @@ class CausticInjector(Injector):
         # absolute positions in float64; offsets from the source in float32. Nodes
         # without a deflection (a singular centre) are sent far from the source:
         # the sub-pixels that depend on them render no light.
-        dx = grid.interpolate(np.nan_to_num(x - alpha_x - beta_x, nan=_FAR))
-        dy = grid.interpolate(np.nan_to_num(y - alpha_y - beta_y, nan=_FAR))
+        offsets = []
+        for position, alpha, centre in ((x, alpha_x, beta_x), (y, alpha_y, beta_y)):
+            field = position - alpha
+            field -= centre
+            field[np.isnan(field)] = _FAR
+            offsets.append(grid.interpolate(field))
+        dx, dy = offsets
         n = self.stamp_size
         area = _pixel_area(x, y)
         pixel_sum = np.float32(area / s**2)

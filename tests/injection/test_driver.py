@@ -1,6 +1,7 @@
 import astropy.units as u
 import numpy as np
 import pytest
+from astropy.table import QTable
 
 from ggsltools.exceptions import InputError
 from ggsltools.injection.driver import StampEdgeWarning, inject_lenses
@@ -52,7 +53,7 @@ def run(field, population, seed, n=8, **options):
     )
 
 
-def test_driver_injects_skips_edges_and_is_reproducible(field, population):
+def test_driver_injects_skips_edges_and_is_reproducible(field, population, tmp_path):
     model, lines, images = field
     assert list(lines["classification"]) == ["secondary"] * 3
     with pytest.warns(StampEdgeWarning, match="reach the edge") as caught:
@@ -77,6 +78,14 @@ def test_driver_injects_skips_edges_and_is_reproducible(field, population):
     for row in catalogue:
         touched[row["row_start"] : row["row_stop"], row["col_start"] : row["col_stop"]] = True
     assert not np.any(out["F814W"].data[~touched])
+
+    # the catalogue round-trips through ECSV, provenance included
+    path = tmp_path / "injections.ecsv"
+    catalogue.write(path, format="ascii.ecsv")
+    read = QTable.read(path, format="ascii.ecsv")
+    assert read.meta["skipped_lines"] == meta["skipped_lines"]
+    assert read["magnification"][0] == catalogue["magnification"][0]
+    assert read["lens_coord"][0].separation(catalogue["lens_coord"][0]).arcsec < 1e-6
 
     with pytest.warns(StampEdgeWarning):
         again, catalogue_again = run(field, population, seed=42)
