@@ -447,6 +447,12 @@ class CausticInjector(Injector):
                 stamps[band] = (rng.poisson(expected) / electrons).astype(np.float32)
 
         lensed_flux = float(lensed_ref.sum(dtype=np.float64))
+        border = (
+            lensed_ref[0].sum(dtype=np.float64)
+            + lensed_ref[-1].sum(dtype=np.float64)
+            + lensed_ref[1:-1, 0].sum(dtype=np.float64)
+            + lensed_ref[1:-1, -1].sum(dtype=np.float64)
+        )
         peak = float(lensed_ref.max()) / area
         image_slices, stamp_slices = box.slices()
         record = {
@@ -472,6 +478,7 @@ class CausticInjector(Injector):
             "caustic_area": float(caustic.area),
             "in_caustic": bool(shapely.contains_xy(caustic, beta_x, beta_y)),
             "magnification": lensed_flux / fluxes[ref] if fluxes[ref] > 0 else np.nan,
+            "edge_fraction": border / lensed_flux if lensed_flux > 0 else 0.0,
             "n_images": count_images(lensed_ref, self._threshold * area),
             "peak_sb": -2.5 * np.log10(peak) if peak > 0 else np.inf,
             "supersampling": s,
@@ -592,7 +599,10 @@ def records_to_table(records):
         arcsec, lens-model frame), ``source_coord``, ``caustic_area`` (area inside
         the caustic), ``in_caustic`` (False when the source lies in the buffer),
         ``magnification`` (lensed / intrinsic flux in the
-        reference band before the PSF, on the stamp), ``n_images``, ``peak_sb``
+        reference band before the PSF, on the stamp), ``edge_fraction`` (share of
+        that flux in the stamp's outermost pixels: well above zero, the stamp is too
+        small for the lensed images and the magnification a lower limit),
+        ``n_images``, ``peak_sb``
         (peak surface brightness of the lensed source, before the PSF),
         ``supersampling``, the stamp ``stamp_row0``, ``stamp_col0``,
         ``stamp_size`` and its part on the image ``row_start``, ``row_stop``,
@@ -635,6 +645,7 @@ def records_to_table(records):
     table["caustic_area"] = column("caustic_area") * u.arcsec**2
     table["in_caustic"] = column("in_caustic")
     table["magnification"] = column("magnification")
+    table["edge_fraction"] = column("edge_fraction")
     table["n_images"] = column("n_images")
     table["peak_sb"] = column("peak_sb") * u.mag / u.arcsec**2
     for name in (

@@ -68,6 +68,7 @@ def test_zero_deflection_conserves_flux(population):
         assert record[f"counts_{band}"][0].value == pytest.approx(added, rel=1e-5)
         assert not np.any(images[band].data)  # the input is untouched
     assert record["magnification"][0] == pytest.approx(1.0, rel=0.01)
+    assert record["edge_fraction"][0] < 1e-4
     assert record["n_images"][0] == 1
     assert record["in_caustic"][0] or record["caustic_area"][0].value == pytest.approx(0.04)
 
@@ -110,6 +111,13 @@ def test_point_source_behind_sis_makes_an_einstein_ring(population):
     expected = 1.0 * model.distance_ratio(2.0)
     assert radius == pytest.approx(expected, rel=0.01)
     assert stamp.record["n_images"] == 1  # a ring
+    assert stamp.record["edge_fraction"] < 1e-4
+    # a stamp smaller than the ring cuts it: the record says so
+    small = CausticInjector(
+        population=population, psfs=delta_psfs(pixel_scale=0.03), stamp_size=40
+    ).lensed_stamp(images, model, lens_row([0.0], [0.0]), source, rng=np.random.default_rng(3))
+    assert small.record["edge_fraction"] > 0.05
+    assert small.record["magnification"] < 0.8 * stamp.record["magnification"]
 
 
 def test_total_magnification_of_a_small_source_matches_the_lensing_maps(population):
