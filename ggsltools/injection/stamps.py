@@ -220,7 +220,9 @@ class SupersampledGrid:
         Parameters
         ----------
         field : `~numpy.ndarray`
-            float64 array of shape ``(size + 2, size + 2)``.
+            Array of shape ``(size + 2, size + 2)``, typically float64 offsets
+            from a point (a source centre); the interpolation runs in float32,
+            good to ~1e-7 of the field's range.
         out : `~numpy.ndarray`, optional
             float32 array of shape `shape` to write into.
 
