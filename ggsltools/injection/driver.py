@@ -15,6 +15,7 @@ from astropy.table import QTable, vstack
 
 from ..exceptions import GGSLToolsWarning, InputError
 from ..imaging.images import check_multiband
+from ..interfaces import InjectionResult
 from ..lensing.critical import draw_lines, select_secondary
 from ..plugins.injector import records_to_table
 from .stamps import stamp_box
@@ -90,12 +91,12 @@ def inject_lenses(
 
     Returns
     -------
-    images : dict of str to `~astropy.nddata.NDData`
-        The injected images (data copied once; WCS, mask and uncertainty
-        shared with the input).
-    catalogue : `~astropy.table.QTable`
-        One row an injection (the injector's record) plus ``injection`` (its
-        rank among the ``n`` draws); ``meta`` holds ``seed`` (when the generator
+    result : `~ggsltools.interfaces.InjectionResult`
+        ``result.images``: the injected images (data copied once; WCS, mask and
+        uncertainty shared with the input). ``result.record``: the injection
+        catalogue, a `~astropy.table.QTable` with one row an injection (the
+        injector's record) plus ``injection`` (its rank among the ``n``
+        draws); ``meta`` holds ``seed`` (when the generator
         tells it), ``n_requested``, ``n_injected``, ``n_skipped_edge``,
         ``skipped_lines`` (ids), ``n_lines_selected``, ``theta_range_arcsec``,
         ``dz_min``, ``injector`` and the population's provenance.
@@ -207,4 +208,4 @@ def inject_lenses(
             "population": dict(sources.meta.get("provenance", {})),
         }
     )
-    return out, catalogue
+    return InjectionResult(images=out, record=catalogue)

@@ -47,9 +47,6 @@ The defaults, and where they come from:
 """
 
 import math
-import os
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -63,6 +60,7 @@ from astropy.table import QTable
 from ..exceptions import InputError
 from ..lensing.lenstool import kpc_per_arcsec
 from ..lensing.maps import _model_to_radec
+from ..staging import staged_files
 
 __all__ = [
     "DEFAULT_BCG",
@@ -780,18 +778,12 @@ def write_lenstool(
         if not z_source > cluster.z_lens:
             raise InputError(f"dpl_z_source={z_source} must be larger than z_lens={cluster.z_lens}")
     directory = Path(directory)
-    if directory.exists() and not directory.is_dir():
-        raise InputError(f"output directory {directory} exists and is not a folder")
     names = _file_names(name)
     keys = ["potfile", "members"] + (["dpl_x", "dpl_y"] if dpl_z_source is not None else [])
     keys.append("par")
-    if not overwrite:
-        for key in keys:
-            if (directory / names[key]).exists():
-                raise InputError(f"{directory / names[key]} exists; pass overwrite=True")
-    directory.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=directory))
-    try:
+    with staged_files(
+        directory, [names[key] for key in keys], overwrite=overwrite, prefix=name
+    ) as tmp:
         (tmp / names["par"]).write_text(_par_text(cluster, names, z_source=z_source, npix=dpl_npix))
         (tmp / names["potfile"]).write_text(_potfile_text(cluster))
         members = cluster.members.copy()
@@ -816,13 +808,10 @@ def write_lenstool(
                 ymin=champ["ymin"],
                 ymax=champ["ymax"],
             )
-        for key in keys:
-            os.replace(tmp / names[key], directory / names[key])
-        if dpl_z_source is None:
-            for key in ("dpl_x", "dpl_y"):
-                (directory / names[key]).unlink(missing_ok=True)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    if dpl_z_source is None:
+        # maps left by an earlier run of this name would contradict the new .par
+        for key in ("dpl_x", "dpl_y"):
+            (directory / names[key]).unlink(missing_ok=True)
     return {key: directory / names[key] for key in ["par", *keys[:-1]]}
 
 

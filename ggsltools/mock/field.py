@@ -84,9 +84,6 @@ To make one from the command line (once wired): ``ggsltools mock-field --out DIR
 """
 
 import math
-import os
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -108,6 +105,7 @@ from ..photometry.zeropoints import magnitude_to_counts
 from ..sources.counts import NumberCounts
 from ..sources.sampling import sample_sources
 from ..sources.sersic import sersic_profile
+from ..staging import staged_files
 from .cluster import MockCluster, _check_name, _file_names, make_cluster, write_lenstool
 
 __all__ = [
@@ -870,15 +868,9 @@ def _write_set(field, directory, *, name, overwrite, keys):
 
     names = _field_names(name, field.images)
     directory = Path(directory)
-    if directory.exists() and not directory.is_dir():
-        raise InputError(f"output directory {directory} exists and is not a folder")
-    if not overwrite:
-        for key in keys:
-            if (directory / names[key]).exists():
-                raise InputError(f"{directory / names[key]} exists; pass overwrite=True")
-    directory.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=directory))
-    try:
+    with staged_files(
+        directory, [names[key] for key in keys], overwrite=overwrite, prefix=name
+    ) as tmp:
         for band, image in field.images.items():
             write_image(image, tmp / names[band])
         members = field.members.copy()
@@ -886,10 +878,6 @@ def _write_set(field, directory, *, name, overwrite, keys):
         if all(b in field.images for b in ("F435W", "F606W", "F814W")):
             matplotlib.image.imsave(tmp / names["rgb"], rgb_preview(field))
         written = [key for key in keys if (tmp / names[key]).exists()]
-        for key in written:
-            os.replace(tmp / names[key], directory / names[key])
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     return {key: directory / names[key] for key in written}
 
 
