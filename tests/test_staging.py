@@ -22,12 +22,13 @@ def test_a_failure_leaves_nothing(tmp_path):
 
 def test_existing_files_need_overwrite(tmp_path):
     (tmp_path / "a.txt").write_text("old")
-    with pytest.raises(InputError, match=r"a\.txt exists; pass overwrite=True"):
-        with staged_files(tmp_path, ["a.txt"]):
-            pass
+    with (
+        pytest.raises(InputError, match=r"a\.txt exists; pass overwrite=True"),
+        staged_files(tmp_path, ["a.txt"]),
+    ):
+        pass
     with staged_files(tmp_path, ["a.txt"], overwrite=True) as staging:
         (staging / "a.txt").write_text("new")
     assert (tmp_path / "a.txt").read_text() == "new"
-    with pytest.raises(InputError, match="not a folder"):
-        with staged_files(tmp_path / "a.txt", ["x"]):
-            pass
+    with pytest.raises(InputError, match="not a folder"), staged_files(tmp_path / "a.txt", ["x"]):
+        pass
