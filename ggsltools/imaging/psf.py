@@ -17,6 +17,7 @@ whether an object is one.
 
 import os
 import warnings
+from pathlib import Path
 
 import astropy.units as u
 import numpy as np
@@ -32,6 +33,7 @@ from ..exceptions import InputError
 __all__ = [
     "make_psf",
     "read_psf",
+    "write_psf",
     "check_psf",
     "normalise_psf",
     "resample_psf",
@@ -278,6 +280,44 @@ def read_psf(path, *, pixel_scale=None, hdu=0, band=None, normalise=True, recent
     return make_psf(
         np.squeeze(data), pixel_scale=pixel_scale, band=band, origin=path, normalise=normalise
     )
+
+
+def write_psf(psf, path, *, overwrite=False):
+    """Write a PSF as a FITS image that `read_psf` reads back.
+
+    The header holds ``PIXSCALE`` (arcsec) and, when the PSF has one, the band as
+    ``FILTER``.
+
+    Parameters
+    ----------
+    psf : `~astropy.nddata.NDData`
+        A PSF (see `make_psf`).
+    path : str or `os.PathLike`
+        Output file.
+    overwrite : bool, optional
+        Replace an existing file.
+
+    Returns
+    -------
+    path : `pathlib.Path`
+        The file written.
+
+    Raises
+    ------
+    InputError
+        If ``psf`` is not a valid PSF.
+    """
+    check_psf(psf, name=str(path))
+    header = fits.Header()
+    header["PIXSCALE"] = (psf_pixel_scale(psf).to_value(u.arcsec), "arcsec per pixel")
+    if psf.meta.get("band"):
+        header["FILTER"] = psf.meta["band"]
+    if psf.meta.get("origin"):
+        header["ORIGIN"] = str(psf.meta["origin"])[:68]
+    fits.PrimaryHDU(np.asarray(psf.data, dtype=np.float32), header=header).writeto(
+        path, overwrite=overwrite
+    )
+    return Path(path)
 
 
 def _rebin_axis(data, *, axis, from_scale, to_scale, size, shift):

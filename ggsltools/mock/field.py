@@ -96,7 +96,7 @@ from astropy.wcs import WCS
 from scipy.signal import fftconvolve
 
 from ..exceptions import InputError
-from ..imaging.psf import check_psf, make_psf, psf_pixel_scale, resample_psf
+from ..imaging.psf import check_psf, make_psf, psf_pixel_scale, resample_psf, write_psf
 from ..lensing.lenstool import kpc_per_arcsec
 from ..photometry.filters import load_filter
 from ..photometry.magnitudes import colour_grid
@@ -199,6 +199,8 @@ class MockField:
         The other galaxies (interlopers and background): ``kind``, ``ra``,
         ``dec``, ``x_pix``, ``y_pix``, ``z``, ``mag_<band>``, ``r_e``,
         ``sersic_n``, ``q``, ``pa``.
+    psfs : dict of str to `~astropy.nddata.NDData`
+        Band -> the PSF the images were convolved with, at their pixel scale.
     """
 
     seed: int
@@ -206,6 +208,7 @@ class MockField:
     images: dict = field(repr=False)
     members: QTable = field(repr=False)
     galaxies: QTable = field(repr=False)
+    psfs: dict = field(repr=False)
 
 
 # ------------------------------------------------------------------ models
@@ -756,7 +759,12 @@ def make_field(
         }
     )
     return MockField(
-        seed=int(seed), cluster=cluster, images=images, members=members, galaxies=galaxies
+        seed=int(seed),
+        cluster=cluster,
+        images=images,
+        members=members,
+        galaxies=galaxies,
+        psfs=psf_models,
     )
 
 
@@ -808,6 +816,7 @@ def _icl(canvas, cluster, members, total_maggies, *, fraction, zeropoints, scale
 
 def _field_names(name, bands):
     names = {band: f"{name}_{band}.fits" for band in bands}
+    names.update({f"psf_{band}": f"{name}_{band}_psf.fits" for band in bands})
     names["members"] = _file_names(name)["members"]
     names["rgb"] = f"{name}_rgb.png"
     return names
@@ -873,6 +882,7 @@ def _write_set(field, directory, *, name, overwrite, keys):
     ) as tmp:
         for band, image in field.images.items():
             write_image(image, tmp / names[band])
+            write_psf(field.psfs[band], tmp / names[f"psf_{band}"])
         members = field.members.copy()
         members.write(tmp / names["members"], format="ascii.ecsv")
         if all(b in field.images for b in ("F435W", "F606W", "F814W")):
@@ -891,6 +901,7 @@ def write_field(field, directory, *, name="mock", overwrite=False):
       electron/s with the WCS, ``BUNIT``, ``EXPTIME``, ``PHOTFLAM``,
       ``PHOTPLAM``, ``PHOTZPT`` and ``ZP_AB``), read back by
       `~ggsltools.imaging.io.read_images` on one grid;
+    - ``mock_F435W_psf.fits``...: the PSF of each band (`~ggsltools.imaging.psf.write_psf`);
     - ``mock_members.ecsv``: `MockField.members`, the member catalogue of
       `~ggsltools.mock.cluster.write_lenstool` with photometry (``ra``,
       ``dec``, ``z``, ``mag_F814W``, ``mag_F606W``, ``colour_F606W_F814W``...);
@@ -927,7 +938,7 @@ def write_field(field, directory, *, name="mock", overwrite=False):
     if not isinstance(field, MockField):
         raise InputError(f"field={field!r} is not a MockField (see make_field)")
     _check_name(name)
-    keys = [*field.images, "members", "rgb"]
+    keys = [*field.images, *(f"psf_{band}" for band in field.images), "members", "rgb"]
     return _write_set(field, directory, name=name, overwrite=overwrite, keys=keys)
 
 
@@ -1001,7 +1012,7 @@ def write_mock_field(
     directory = Path(directory)
     if not overwrite:
         names = {**_field_names(name, field_.images), **_file_names(name)}
-        keys = [*field_.images, "members", "rgb"]
+        keys = [*field_.images, *(f"psf_{band}" for band in field_.images), "members", "rgb"]
         if with_lens:
             keys += ["par", "potfile"] + (["dpl_x", "dpl_y"] if dpl_z_source is not None else [])
         for key in keys:

@@ -213,3 +213,17 @@ def test_recentre_off_centre_psf():
     assert np.all(np.abs(centroid_offset(recentred)) < 0.01)
     expected = pixel_gaussian(25, scale=1.0, sigma=sigma)
     np.testing.assert_allclose(recentred.data, expected, atol=0.02 * expected.max())
+
+
+def test_write_psf_round_trips(tmp_path):
+    import astropy.units as u
+    import numpy as np
+
+    from ggsltools.imaging.psf import make_psf, read_psf, write_psf
+
+    y, x = np.mgrid[-7:8, -7:8]
+    psf = make_psf(np.exp(-(x**2 + y**2) / 8.0), pixel_scale=0.06 * u.arcsec, band="F606W")
+    back = read_psf(write_psf(psf, tmp_path / "psf.fits"))
+    assert back.meta["band"] == "F606W"
+    assert back.meta["pixel_scale"].to_value(u.arcsec) == 0.06
+    np.testing.assert_allclose(back.data, psf.data, rtol=1e-6, atol=1e-9)

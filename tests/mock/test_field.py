@@ -78,10 +78,17 @@ def test_written_images_read_back(noisy, tmp_path):
         "cl_F435W.fits",
         "cl_F606W.fits",
         "cl_F814W.fits",
+        "cl_F435W_psf.fits",
+        "cl_F606W_psf.fits",
+        "cl_F814W_psf.fits",
         "cl_members.ecsv",
         "cl_rgb.png",
     }
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+    for band in BANDS:  # the PSFs the images were convolved with
+        psf = read_psf(paths[f"psf_{band}"])
+        assert psf.meta["band"] == band
+        assert_allclose(psf.data, noisy.psfs[band].data, rtol=1e-6, atol=1e-9)
     images = read_images({b: paths[b] for b in BANDS})
     for band, image in images.items():
         assert image.unit == u.electron / u.s
