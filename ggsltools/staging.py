@@ -14,7 +14,34 @@ from pathlib import Path
 
 from .exceptions import InputError
 
-__all__ = ["staged_files"]
+__all__ = ["check_outputs", "staged_files"]
+
+
+def check_outputs(directory, names, *, overwrite=False):
+    """Refuse, before any work is done, to write over existing outputs.
+
+    Parameters
+    ----------
+    directory : str or `os.PathLike`
+        Destination folder.
+    names : sequence of str
+        File names to be written there.
+    overwrite : bool, optional
+        Existing files will be replaced: nothing to check.
+
+    Raises
+    ------
+    InputError
+        If ``directory`` exists and is not a folder, or a file exists and
+        ``overwrite`` is False (the message names it).
+    """
+    directory = Path(directory)
+    if directory.exists() and not directory.is_dir():
+        raise InputError(f"output directory {directory} exists and is not a folder")
+    if not overwrite:
+        for name in names:
+            if (directory / name).exists():
+                raise InputError(f"{directory / name} exists; pass overwrite=True")
 
 
 @contextlib.contextmanager
@@ -47,12 +74,7 @@ def staged_files(directory, names, *, overwrite=False, prefix="ggsltools"):
         and ``overwrite`` is False (the message names it).
     """
     directory = Path(directory)
-    if directory.exists() and not directory.is_dir():
-        raise InputError(f"output directory {directory} exists and is not a folder")
-    if not overwrite:
-        for name in names:
-            if (directory / name).exists():
-                raise InputError(f"{directory / name} exists; pass overwrite=True")
+    check_outputs(directory, names, overwrite=overwrite)
     directory.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{prefix}-", dir=directory))
     try:

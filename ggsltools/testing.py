@@ -38,7 +38,7 @@ __all__ = [
 ]
 
 #: Columns every injection record must have.
-INJECTION_COLUMNS = ("theta_E", "z_lens", "z_source")
+INJECTION_COLUMNS = ("theta_e", "z_lens", "z_s")
 
 
 class _Failures:

@@ -1,5 +1,6 @@
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import astropy.units as u
@@ -8,7 +9,7 @@ import pytest
 
 from ggsltools import __version__
 from ggsltools.cli import main
-from ggsltools.exceptions import ModelFormatWarning
+from ggsltools.exceptions import GGSLToolsWarning, ModelFormatWarning
 
 BROKEN = "raise ImportError('libcudnn.so.9 not found')\n"
 
@@ -178,3 +179,36 @@ def test_mock_cluster_and_field(tmp_path, capsys):
     assert (field_dir / "mock.par").exists() and (field_dir / "mock_members.ecsv").exists()
     assert main([*args, "--size", "30"]) == 2  # existing files are not overwritten
     assert "exist" in capsys.readouterr().err
+
+
+def test_inject_into_a_mock_field(tmp_path, capsys):
+    from astropy.table import QTable
+
+    from ggsltools.imaging.io import read_images
+
+    field = tmp_path / "field"
+    bands = ("F435W", "F606W", "F814W")
+    args = ["mock-field", "--out", str(field), "--seed", "5", "--n-members", "12"]
+    assert main([*args, "--size", "120"]) == 0
+    images = [f"{b}={field / f'mock_{b}.fits'}" for b in bands]
+    psfs = [f"{b}={field / f'mock_{b}_psf.fits'}" for b in bands]
+    out = tmp_path / "out"
+    inject = ["inject", str(field / "mock.par"), "--images", *images, "--psfs", *psfs]
+    inject += ["--members", str(field / "mock_members.ecsv"), "--n", "6", "--seed", "1"]
+    inject += ["--stamp-size", "64", "--out", str(out)]
+    with warnings.catch_warnings():
+        # some of the drawn lenses may sit near the edge of this small field
+        warnings.simplefilter("ignore", GGSLToolsWarning)
+        assert main(inject) == 0
+    assert "injected" in capsys.readouterr().out
+    catalogue = QTable.read(out / "injected_catalogue.ecsv")
+    injected = read_images({b: out / f"injected_{b}.fits" for b in bands})
+    original = read_images({b: field / f"mock_{b}.fits" for b in bands})
+    assert len(catalogue) == catalogue.meta["n_injected"] >= 1
+    added = injected["F814W"].data.sum() - original["F814W"].data.sum()
+    assert added > 0
+    assert main(inject) == 2  # the outputs exist: nothing is overwritten
+    two_psfs = ["inject", str(field / "mock.par"), "--images", *images, "--psfs", *psfs[:2]]
+    two_psfs += ["--lines", "unused.ecsv", "--n", "1", "--seed", "1", "--out", str(tmp_path)]
+    assert main(two_psfs) == 2
+    assert "no PSF given for band(s) F814W" in capsys.readouterr().err

@@ -77,7 +77,7 @@ class Adder(Injector):
             data = image.data if self.in_place else image.data.copy()
             data[10:20, 10:20] += rng.uniform(1, 2)
             out[band] = NDData(data, wcs=image.wcs)
-        record = QTable({"theta_E": [1.0] * u.arcsec, "z_lens": [0.3], "z_source": [2.0]})
+        record = QTable({"theta_e": [1.0] * u.arcsec, "z_lens": [0.3], "z_s": [2.0]})
         return InjectionResult(out, record)
 
 

@@ -7,6 +7,7 @@ is simulated on its own stamp and added to one copy of the images.
 """
 
 import warnings
+from pathlib import Path
 
 import astropy.units as u
 import numpy as np
@@ -15,12 +16,14 @@ from astropy.table import QTable, vstack
 
 from ..exceptions import GGSLToolsWarning, InputError
 from ..imaging.images import check_multiband
+from ..imaging.io import write_image
 from ..interfaces import InjectionResult
 from ..lensing.critical import draw_lines, select_secondary
 from ..plugins.injector import records_to_table
+from ..staging import staged_files
 from .stamps import stamp_box
 
-__all__ = ["StampEdgeWarning", "inject_lenses"]
+__all__ = ["StampEdgeWarning", "inject_lenses", "injection_file_names", "write_injections"]
 
 
 class StampEdgeWarning(GGSLToolsWarning):
@@ -209,3 +212,61 @@ def inject_lenses(
         }
     )
     return InjectionResult(images=out, record=catalogue)
+
+
+def injection_file_names(bands, *, name="injected"):
+    """File names `write_injections` writes: band -> image, and ``catalogue``.
+
+    Parameters
+    ----------
+    bands : iterable of str
+        Band names.
+    name : str, optional
+        Stem of the file names.
+
+    Returns
+    -------
+    names : dict of str to str
+    """
+    files = {band: f"{name}_{band}.fits" for band in bands}
+    files["catalogue"] = f"{name}_catalogue.ecsv"
+    return files
+
+
+def write_injections(result, directory, *, name="injected", overwrite=False):
+    """Write injected images and their catalogue, all files or none.
+
+    Files written in ``directory``, for ``name="injected"``: one image per band,
+    ``injected_<band>.fits`` (`~ggsltools.imaging.io.write_image`), and the
+    injection catalogue ``injected_catalogue.ecsv``, written last. They are
+    staged in a temporary folder and moved into place together
+    (`~ggsltools.staging.staged_files`).
+
+    Parameters
+    ----------
+    result : `~ggsltools.interfaces.InjectionResult`
+        What `inject_lenses` returned.
+    directory : str or `os.PathLike`
+        Output folder, created if needed.
+    name : str, optional
+        Stem of the file names.
+    overwrite : bool, optional
+        Replace existing files.
+
+    Returns
+    -------
+    paths : dict of str to `pathlib.Path`
+        Band -> image file, and ``catalogue``.
+
+    Raises
+    ------
+    InputError
+        If a file exists and ``overwrite`` is False, or ``directory`` is not a
+        folder.
+    """
+    files = injection_file_names(result.images, name=name)
+    with staged_files(directory, list(files.values()), overwrite=overwrite, prefix=name) as tmp:
+        for band, image in result.images.items():
+            write_image(image, tmp / files[band])
+        result.record.write(tmp / files["catalogue"], format="ascii.ecsv")
+    return {key: Path(directory) / file for key, file in files.items()}

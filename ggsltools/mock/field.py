@@ -1031,7 +1031,7 @@ def write_mock_field(
             directory,
             name=name,
             overwrite=True,
-            keys=[*field_.images, "members", "rgb"],
+            keys=[*field_.images, *(f"psf_{band}" for band in field_.images), "members", "rgb"],
         )
     )
     return paths
