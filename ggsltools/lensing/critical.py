@@ -33,6 +33,7 @@ from ..exceptions import InputError
 from .maps import (
     _hessian_at,
     _model_to_radec,
+    _points_method,
     _radec_to_model,
     model_to_pixel,
     parse_grid,
@@ -202,7 +203,7 @@ def _refine_vertices(model, wcs, field, px, py, kind, z_source, steps):
     """Newton steps moving vertices onto the exact zero of the eigenvalue."""
     for _ in range(steps):
         x, y = pixel_to_model(model, wcs, px, py)
-        value = _eigenvalue(model.hessian_arcsec(x, y, z_source=z_source), kind)
+        value = _eigenvalue(_points_method(model, "hessian")(x, y, z_source=z_source), kind)
         gx, gy = _gradient(field, px, py)
         norm2 = gx * gx + gy * gy
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -272,7 +273,7 @@ def _lines_from_hessian(model, wcs, hessian, *, z_source, kinds, refine, margin=
         if refine:
             px, py = _refine_vertices(model, wcs, finite_field, px, py, kind, z_source, refine)
         x, y = pixel_to_model(model, wcs, px, py)
-        alpha = model.deflection_arcsec(x, y, z_source=z_source)
+        alpha = _points_method(model, "deflection")(x, y, z_source=z_source)
         bx = x - alpha[0]
         by = y - alpha[1]
         bounds = np.cumsum(sizes)[:-1]
@@ -394,7 +395,9 @@ def _method(refine):
 # --------------------------------------------------------------- public API
 
 
-def critical_lines(model, grid, *, z_source, kinds=tuple(KINDS), refine=2, members=None):
+def critical_lines(
+    model, grid, *, z_source, kinds=tuple(KINDS), refine=2, members=None, progress=False
+):
     """Critical lines and caustics of a lens model on a grid.
 
     Parameters
@@ -416,6 +419,8 @@ def critical_lines(model, grid, *, z_source, kinds=tuple(KINDS), refine=2, membe
     members : `~astropy.table.Table`, optional
         Cluster members (see `assign_members`); when given, lines are assigned
         to the members they enclose before being classified.
+    progress : bool, optional
+        Show a progress bar while the model is evaluated on the grid.
 
     Returns
     -------
@@ -440,13 +445,15 @@ def critical_lines(model, grid, *, z_source, kinds=tuple(KINDS), refine=2, membe
     kinds = _check_kinds(kinds)
     refine = _check_refine(refine)
     model.distance_ratio(z_source)
-    (lines,) = _grid_tables(model, grid, [float(z_source)], kinds=kinds, refine=refine)
+    (lines,) = _grid_tables(
+        model, grid, [float(z_source)], kinds=kinds, refine=refine, progress=progress
+    )
     if members is not None:
         return assign_members(lines, members)
     return classify_lines(lines)
 
 
-def _grid_tables(model, grid, z_sources, *, kinds, refine):
+def _grid_tables(model, grid, z_sources, *, kinds, refine, progress=False):
     """Unclassified line tables of a full grid, one per source redshift.
 
     The Hessian is evaluated once, at the first redshift, and rescaled by the
@@ -455,7 +462,7 @@ def _grid_tables(model, grid, z_sources, *, kinds, refine):
     wcs, shape = parse_grid(grid)
     py, px = np.indices(shape, dtype=float)
     x, y = pixel_to_model(model, wcs, px, py)
-    hessian0 = _hessian_at(model, x, y, z_sources[0])
+    hessian0 = _hessian_at(model, x, y, z_sources[0], progress=progress)
     ratio0 = model.distance_ratio(z_sources[0])
     tables = []
     for z in z_sources:
@@ -511,7 +518,18 @@ def _member_cut(hessian, records, col, row, x, y):
 
 
 def _windowed_records(
-    model, centres_x, centres_y, *, z_sources, window, max_window, scale, kinds, refine, margin
+    model,
+    centres_x,
+    centres_y,
+    *,
+    z_sources,
+    window,
+    max_window,
+    scale,
+    kinds,
+    refine,
+    margin,
+    progress=False,
 ):
     """Lines closed inside windows around positions, for several source redshifts.
 
@@ -534,7 +552,12 @@ def _windowed_records(
     found = {z: [] for z in z_sources}
     holes = dict.fromkeys(z_sources, 0)
     unresolved = []
-    for index, (col, row) in enumerate(zip(np.atleast_1d(cpx), np.atleast_1d(cpy))):
+    windows = enumerate(zip(np.atleast_1d(cpx), np.atleast_1d(cpy)))
+    if progress:
+        from tqdm.auto import tqdm
+
+        windows = tqdm(windows, total=np.size(cpx), desc="member windows", unit="window")
+    for index, (col, row) in windows:
         size = n
         while True:
             row0 = int(round(row)) - size // 2
@@ -612,6 +635,7 @@ def critical_lines_windowed(
     kinds=tuple(KINDS),
     refine=2,
     margin=3,
+    progress=False,
 ):
     """Galaxy-scale critical lines from fine windows around cluster members.
 
@@ -628,7 +652,11 @@ def critical_lines_windowed(
 
     The Hessian of a window comes from the model's ``hessian_grid_arcsec(x, y, *,
     z_source)`` when it defines one (for instance evaluating distant potentials on
-    a coarse grid and interpolating), otherwise from ``hessian_arcsec``.
+    a coarse grid and interpolating), otherwise from ``hessian_arcsec``. A
+    `~ggsltools.plugins.lenstool.LensToolParModel` evaluates only the potentials
+    near a window on its pixels and interpolates the others from lattices it
+    computes once for all windows and source redshifts; it evaluates the line
+    vertices (refinement, caustics) the same way.
 
     Parameters
     ----------
@@ -651,6 +679,8 @@ def critical_lines_windowed(
         Newton steps onto the exact zero (see `critical_lines`).
     margin : int, optional
         Pixels between a kept line and the window edge.
+    progress : bool, optional
+        Show a progress bar over the windows.
 
     Returns
     -------
@@ -675,6 +705,7 @@ def critical_lines_windowed(
         kinds=kinds,
         refine=refine,
         margin=margin,
+        progress=progress,
     )
     return lines
 
@@ -691,6 +722,7 @@ def _windowed_tables(
     refine,
     margin,
     id_column="id",
+    progress=False,
 ):
     """Member-assigned line tables of a windowed search, one per source redshift."""
     window = _arcsec(window_size, "window_size")
@@ -717,6 +749,7 @@ def _windowed_tables(
         kinds=kinds,
         refine=refine,
         margin=int(margin),
+        progress=progress,
     )
     ids = np.asarray(members[id_column]).astype(str)
     return [
@@ -755,6 +788,7 @@ def critical_lines_field(
     member_pixel_scale=0.03 * u.arcsec,
     kinds=tuple(KINDS),
     refine=2,
+    progress=False,
 ):
     """All the critical lines of a cluster field: coarse grid plus member windows.
 
@@ -785,6 +819,8 @@ def critical_lines_field(
         ``"tangential"`` and/or ``"radial"``.
     refine : int, optional
         Newton steps onto the exact zero (see `critical_lines`).
+    progress : bool, optional
+        Show progress bars for the field grid and over the member windows.
 
     Returns
     -------
@@ -801,7 +837,13 @@ def critical_lines_field(
     """
     grid = tangent_plane_grid(model.center, size=size, pixel_scale=pixel_scale)
     coarse = critical_lines(
-        model, grid, z_source=z_source, kinds=kinds, refine=refine, members=members
+        model,
+        grid,
+        z_source=z_source,
+        kinds=kinds,
+        refine=refine,
+        members=members,
+        progress=progress,
     )
     field_meta = {
         "field_shape": coarse.meta["grid_shape"],
@@ -819,6 +861,7 @@ def critical_lines_field(
         pixel_scale=member_pixel_scale,
         kinds=kinds,
         refine=refine,
+        progress=progress,
     )
     fine_members = set(fine["member"])
     keep = [

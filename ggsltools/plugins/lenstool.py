@@ -61,6 +61,9 @@ class LensToolParModel(LensModel):
 
     description = "LensTool parameter file (.par) with its potfiles"
 
+    #: The grid methods take any positions (see `ggsltools.lensing.maps`).
+    grid_methods_take_points = True
+
     def __init__(self, parsed, *, cosmology=None, chunk=65536, spacing=0.1):
         center = parsed.reference
         if center is None:
