@@ -20,6 +20,8 @@ variable-length columns (arcsec, lens-model frame); `write_lines` and `read_line
 round-trip them through ECSV, `write_regions` exports DS9 polygons.
 """
 
+from collections import OrderedDict
+
 import astropy.units as u
 import contourpy
 import numpy as np
@@ -65,6 +67,12 @@ _VERTEX_COLUMNS = ("line_x", "line_y", "caustic_x", "caustic_y")
 
 #: contourpy's code for a segment that closes a polygon.
 _CLOSEPOLY = 79
+
+#: Side in pixels of the blocks the Hessian of a window lattice is computed by.
+_BLOCK = 16
+
+#: Pixels of the window lattice kept in memory (3 float64 values each).
+_KEPT_PIXELS = 2**21
 
 #: Caustics smaller than this (arcsec) along both axes are points, of zero area.
 _CAUSTIC_MIN_EXTENT = 1e-4
@@ -538,7 +546,9 @@ def _windowed_records(
     inside its window encloses, the window is doubled, up to ``max_window``;
     positions still unresolved are returned by index. The Hessian of a window is
     evaluated once, at the first redshift, and rescaled by the distance ratio for
-    the others (one lens plane).
+    the others (one lens plane). Windows are visited in bands across the field,
+    and the Hessian of the lattice is kept by blocks (`_LatticeHessian`) so that
+    overlapping windows compute their common pixels once.
     """
     n = int(np.ceil(window / scale))
     n_max = max(int(np.ceil(max_window / scale)), n)
@@ -552,21 +562,22 @@ def _windowed_records(
     found = {z: [] for z in z_sources}
     holes = dict.fromkeys(z_sources, 0)
     unresolved = []
-    windows = enumerate(zip(np.atleast_1d(cpx), np.atleast_1d(cpy)))
+    cpx, cpy = np.atleast_1d(cpx), np.atleast_1d(cpy)
+    lattice = _LatticeHessian(model, parent, float(z_sources[0]))
+    visit = np.lexsort((cpx, np.floor(cpy / n_max)))
     if progress:
         from tqdm.auto import tqdm
 
-        windows = tqdm(windows, total=np.size(cpx), desc="member windows", unit="window")
-    for index, (col, row) in windows:
+        visit = tqdm(visit, desc="member windows", unit="window")
+    for index in visit:
+        col, row = cpx[index], cpy[index]
         size = n
         while True:
             row0 = int(round(row)) - size // 2
             col0 = int(round(col)) - size // 2
             sub = parent[row0 : row0 + size, col0 : col0 + size]
             sub.array_shape = (size, size)
-            py, px = np.indices((size, size), dtype=float)
-            x, y = pixel_to_model(model, sub, px, py)
-            hessian0 = _hessian_at(model, x, y, float(z_sources[0]))
+            hessian0 = lattice.window(sub, row0, col0, size)
             results = []
             cut = False
             for z, factor in zip(z_sources, factors):
@@ -599,7 +610,59 @@ def _windowed_records(
             for record in records:
                 if not any(_same_line(record, old, scale) for old in found[z]):
                     found[z].append(record)
-    return found, holes, n, unresolved
+    return found, holes, n, sorted(unresolved)
+
+
+class _LatticeHessian:
+    """The Hessian of a model on a pixel lattice, computed by blocks and reused.
+
+    Windows on one lattice overlap (members are close together in cluster
+    cores): the pixels of the blocks of ``_BLOCK`` x ``_BLOCK`` pixels a window
+    covers are computed once, in one call for all the blocks a window misses,
+    and the most recently used blocks are kept, up to ``_KEPT_PIXELS`` pixels.
+    This needs a model that evaluates any set of positions; a model whose
+    ``hessian_grid_arcsec`` takes only whole grids (without a true
+    ``grid_methods_take_points``) gets each window as a grid instead.
+    """
+
+    def __init__(self, model, wcs, z_source):
+        self.model = model
+        self.wcs = wcs
+        self.z_source = z_source
+        self.blocks = OrderedDict()
+        self.by_blocks = getattr(model, "grid_methods_take_points", False) or not hasattr(
+            model, "hessian_grid_arcsec"
+        )
+
+    def window(self, sub, row0, col0, size):
+        """Hessian (3, size, size) of the window whose first pixel is (row0, col0)."""
+        if not self.by_blocks:
+            py, px = np.indices((size, size), dtype=float)
+            x, y = pixel_to_model(self.model, sub, px, py)
+            return _hessian_at(self.model, x, y, self.z_source)
+        b = _BLOCK
+        rows = range(row0 // b, (row0 + size - 1) // b + 1)
+        cols = range(col0 // b, (col0 + size - 1) // b + 1)
+        keys = [(r, c) for r in rows for c in cols]
+        missing = [key for key in keys if key not in self.blocks]
+        if missing:
+            index = np.array(missing)
+            rr, cc = np.indices((b, b), dtype=float)
+            py = index[:, 0, None, None] * b + rr
+            px = index[:, 1, None, None] * b + cc
+            x, y = pixel_to_model(self.model, self.wcs, px, py)
+            values = _points_method(self.model, "hessian")(x, y, z_source=self.z_source)
+            for k, key in enumerate(missing):
+                self.blocks[key] = values[:, k]
+        for key in keys:
+            self.blocks.move_to_end(key)
+        while len(self.blocks) * b * b > _KEPT_PIXELS:
+            self.blocks.popitem(last=False)
+        tiles = np.concatenate(
+            [np.concatenate([self.blocks[(r, c)] for c in cols], axis=2) for r in rows], axis=1
+        )
+        top, left = row0 - rows[0] * b, col0 - cols[0] * b
+        return tiles[:, top : top + size, left : left + size]
 
 
 def _member_xy(members, center):

@@ -1046,6 +1046,18 @@ class NearFarSum:
             out[k] = map_coordinates(coefficients, coords, order=3, prefilter=False, mode="mirror")
         return out.reshape((block.shape[0],) + x.shape)
 
+    def _level(self, n_points):
+        """The lattice a cell of ``n_points`` positions is interpolated from.
+
+        The finest lattice whose block around the cell has at most twice as many
+        nodes as the cell has positions: sparse positions (the vertices of a
+        line) sum more potentials exactly and skip the fine lattices.
+        """
+        for level, h in enumerate(self.spacings):
+            if (self.cell / h + 2 * _PAD_NODES) ** 2 <= 2 * n_points:
+                return level
+        return len(self.spacings) - 1
+
     def evaluate(self, kind, x, y, weights, *, progress=False):
         """Weighted sum of the deflections (``"d"``) or second derivatives (``"h"``).
 
@@ -1096,13 +1108,13 @@ class NearFarSum:
             from tqdm.auto import tqdm
 
             bounds = tqdm(list(bounds), desc="lens model", unit="cell", leave=False)
-        radius = self.radii[0]
         for start, stop in bounds:
             index = order[start:stop]
             xs, ys = flat_x[index], flat_y[index]
-            near = self._near(xs.min(), xs.max(), ys.min(), ys.max(), radius)
+            level = self._level(xs.size)
+            near = self._near(xs.min(), xs.max(), ys.min(), ys.max(), self.radii[level])
             flat_out[:, index] = self._exact(kind, near, xs, ys, weights) + self._interpolate(
-                kind, 0, xs, ys, near, weights, key
+                kind, level, xs, ys, near, weights, key
             )
         if scale != 1.0:
             out *= scale
