@@ -232,12 +232,18 @@ def _grid_pixel_scale(wcs):
     return float(np.mean([s.to_value(u.arcsec) for s in scales]))
 
 
-def _lines_from_hessian(model, wcs, hessian, *, z_source, kinds, refine, margin=None):
+def _lines_from_hessian(
+    model, wcs, hessian, *, z_source, kinds, refine, margin=None, seen=None, origin=(0, 0)
+):
     """Measure the critical lines of one grid whose Hessian is known.
 
     Returns the list of line records (dicts) and the number of holes dropped.
     With ``margin`` set (windowed search), only closed lines whose vertices all lie
-    ``margin`` pixels or more inside the grid are kept.
+    ``margin`` pixels or more inside the grid are kept. With ``seen`` (a dict),
+    a contour traced before with the same vertices on the same pixel lattice (a
+    window overlapping an earlier one; ``origin`` is the window's first column
+    and row on the lattice) gets the record measured then instead of being
+    refined and measured again.
     """
     records = []
     n_holes = 0
@@ -272,6 +278,11 @@ def _lines_from_hessian(model, wcs, hessian, *, z_source, kinds, refine, margin=
                 )
                 if not inside:
                     continue
+            if seen is not None:
+                signature = _contour_signature(kind, vertices, origin)
+                if signature in seen:
+                    records.append(seen[signature])
+                    continue
             kept.append((vertices, closed))
         if not kept:
             continue
@@ -285,7 +296,7 @@ def _lines_from_hessian(model, wcs, hessian, *, z_source, kinds, refine, margin=
         bx = x - alpha[0]
         by = y - alpha[1]
         bounds = np.cumsum(sizes)[:-1]
-        for (_, closed), lx, ly, cx_, cy_ in zip(
+        for (vertices, closed), lx, ly, cx_, cy_ in zip(
             kept,
             np.split(x, bounds),
             np.split(y, bounds),
@@ -293,7 +304,20 @@ def _lines_from_hessian(model, wcs, hessian, *, z_source, kinds, refine, margin=
             np.split(by, bounds),
         ):
             records.append(_measure(kind, closed, lx, ly, cx_, cy_))
+            if seen is not None:
+                seen[_contour_signature(kind, vertices, origin)] = records[-1]
     return records, n_holes
+
+
+def _contour_signature(kind, vertices, origin):
+    """Kind, size and vertex sums (lattice pixels, rounded) of a traced contour."""
+    n = len(vertices)
+    return (
+        kind,
+        n,
+        round(float(vertices[:, 0].sum()) + n * origin[0], 6),
+        round(float(vertices[:, 1].sum()) + n * origin[1], 6),
+    )
 
 
 def _caustic_polygon(bx, by):
@@ -561,6 +585,7 @@ def _windowed_records(
     factors = [model.distance_ratio(z) / ratio0 for z in z_sources]
     found = {z: [] for z in z_sources}
     holes = dict.fromkeys(z_sources, 0)
+    seen = {z: {} for z in z_sources}
     unresolved = []
     cpx, cpy = np.atleast_1d(cpx), np.atleast_1d(cpy)
     lattice = _LatticeHessian(model, parent, float(z_sources[0]))
@@ -590,6 +615,8 @@ def _windowed_records(
                     kinds=kinds,
                     refine=refine,
                     margin=margin,
+                    seen=seen[z],
+                    origin=(col0, row0),
                 )
                 results.append((z, records, n_holes))
                 cut = cut or _member_cut(
