@@ -945,8 +945,9 @@ class NearFarSum:
 
     Error budget, measured on the Abell 2744 model (258 potentials) against the
     exact sums with the defaults: second derivatives within 2e-7 (lambda_t within
-    2e-7, so theta_E of galaxy-scale lines within ~1e-5 relative), deflections
-    within 5e-6 arcsec.
+    2e-7), deflections within 5e-6 arcsec; on MACS J1149 members, the Einstein
+    radii of galaxy-scale critical lines within 1e-8 and their caustic areas
+    within 6e-6, relative.
 
     Memory is a few arrays of the size of one cell, a sort of the positions and
     the cached tiles, never potentials x positions.
