@@ -918,6 +918,8 @@ _TILE_NODES = 64
 #: Lattice nodes added on each side of an interpolated block, so that the spline's
 #: boundary conditions do not reach the positions interpolated.
 _PAD_NODES = 8
+#: Sets of fewer positions than this may start from a coarser lattice.
+_SPARSE_POSITIONS = 32768
 #: Ratio of the spacings of two successive lattices.
 _LEVEL_RATIO = 4
 
@@ -1058,11 +1060,13 @@ class NearFarSum:
         return out.reshape((block.shape[0],) + x.shape)
 
     def _level(self, n_points):
-        """The lattice a cell of ``n_points`` positions is interpolated from.
+        """The lattice a cell of a small set of positions is interpolated from.
 
         The finest lattice whose block around the cell has at most twice as many
-        nodes as the cell has positions: sparse positions (the vertices of a
-        line) sum more potentials exactly and skip the fine lattices.
+        nodes as the cell has positions: a few positions (the vertices of a line)
+        sum more potentials exactly rather than build fine lattice tiles for
+        themselves alone. Large sets (grids) always use the finest lattice, whose
+        tiles they share between their cells.
         """
         for level, h in enumerate(self.spacings):
             if (self.cell / h + 2 * _PAD_NODES) ** 2 <= 2 * n_points:
@@ -1119,10 +1123,11 @@ class NearFarSum:
             from tqdm.auto import tqdm
 
             bounds = tqdm(list(bounds), desc="lens model", unit="cell", leave=False)
+        sparse = flat_x.size < _SPARSE_POSITIONS
         for start, stop in bounds:
             index = order[start:stop]
             xs, ys = flat_x[index], flat_y[index]
-            level = self._level(xs.size)
+            level = self._level(xs.size) if sparse else 0
             near = self._near(xs.min(), xs.max(), ys.min(), ys.max(), self.radii[level])
             flat_out[:, index] = self._exact(kind, near, xs, ys, weights) + self._interpolate(
                 kind, level, xs, ys, near, weights, key
