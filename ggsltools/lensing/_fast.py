@@ -1,14 +1,16 @@
 """Compiled summation of dPIE deflections, used when numba is installed.
 
-`dpie_sum_deflection` is None without numba; callers then use the numpy functions
-of `ggsltools.lensing.profiles`, which compute the same formulas.
+`dpie_sum_deflection` (threaded) and `dpie_sum_deflection_serial` (one thread,
+for small sums, where starting threads costs more than the sum) are None without
+numba; callers then use the numpy functions of `ggsltools.lensing.profiles`, which
+compute the same formulas.
 """
 
 import math
 
 import numpy as np
 
-__all__ = ["dpie_sum_deflection"]
+__all__ = ["dpie_sum_deflection", "dpie_sum_deflection_serial"]
 
 try:
     import numba
@@ -93,5 +95,6 @@ def _dpie_sum(x, y, params, weights, out):
 
 if numba is not None:
     dpie_sum_deflection = numba.njit(parallel=True, cache=True, fastmath=True)(_dpie_sum)
+    dpie_sum_deflection_serial = numba.njit(cache=True, fastmath=True)(_dpie_sum)
 else:
-    dpie_sum_deflection = None
+    dpie_sum_deflection = dpie_sum_deflection_serial = None

@@ -20,6 +20,8 @@ variable-length columns (arcsec, lens-model frame); `write_lines` and `read_line
 round-trip them through ECSV, `write_regions` exports DS9 polygons.
 """
 
+from collections import OrderedDict
+
 import astropy.units as u
 import contourpy
 import numpy as np
@@ -33,6 +35,7 @@ from ..exceptions import InputError
 from .maps import (
     _hessian_at,
     _model_to_radec,
+    _points_method,
     _radec_to_model,
     model_to_pixel,
     parse_grid,
@@ -64,6 +67,12 @@ _VERTEX_COLUMNS = ("line_x", "line_y", "caustic_x", "caustic_y")
 
 #: contourpy's code for a segment that closes a polygon.
 _CLOSEPOLY = 79
+
+#: Side in pixels of the blocks the Hessian of a window lattice is computed by.
+_BLOCK = 16
+
+#: Pixels of the window lattice kept in memory (3 float64 values each).
+_KEPT_PIXELS = 2**21
 
 #: Caustics smaller than this (arcsec) along both axes are points, of zero area.
 _CAUSTIC_MIN_EXTENT = 1e-4
@@ -202,7 +211,7 @@ def _refine_vertices(model, wcs, field, px, py, kind, z_source, steps):
     """Newton steps moving vertices onto the exact zero of the eigenvalue."""
     for _ in range(steps):
         x, y = pixel_to_model(model, wcs, px, py)
-        value = _eigenvalue(model.hessian_arcsec(x, y, z_source=z_source), kind)
+        value = _eigenvalue(_points_method(model, "hessian")(x, y, z_source=z_source), kind)
         gx, gy = _gradient(field, px, py)
         norm2 = gx * gx + gy * gy
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -223,12 +232,18 @@ def _grid_pixel_scale(wcs):
     return float(np.mean([s.to_value(u.arcsec) for s in scales]))
 
 
-def _lines_from_hessian(model, wcs, hessian, *, z_source, kinds, refine, margin=None):
+def _lines_from_hessian(
+    model, wcs, hessian, *, z_source, kinds, refine, margin=None, seen=None, origin=(0, 0)
+):
     """Measure the critical lines of one grid whose Hessian is known.
 
     Returns the list of line records (dicts) and the number of holes dropped.
     With ``margin`` set (windowed search), only closed lines whose vertices all lie
-    ``margin`` pixels or more inside the grid are kept.
+    ``margin`` pixels or more inside the grid are kept. With ``seen`` (a dict),
+    a contour traced before with the same vertices on the same pixel lattice (a
+    window overlapping an earlier one; ``origin`` is the window's first column
+    and row on the lattice) gets the record measured then instead of being
+    refined and measured again.
     """
     records = []
     n_holes = 0
@@ -263,6 +278,11 @@ def _lines_from_hessian(model, wcs, hessian, *, z_source, kinds, refine, margin=
                 )
                 if not inside:
                     continue
+            if seen is not None:
+                signature = _contour_signature(kind, vertices, origin)
+                if signature in seen:
+                    records.append(seen[signature])
+                    continue
             kept.append((vertices, closed))
         if not kept:
             continue
@@ -272,11 +292,11 @@ def _lines_from_hessian(model, wcs, hessian, *, z_source, kinds, refine, margin=
         if refine:
             px, py = _refine_vertices(model, wcs, finite_field, px, py, kind, z_source, refine)
         x, y = pixel_to_model(model, wcs, px, py)
-        alpha = model.deflection_arcsec(x, y, z_source=z_source)
+        alpha = _points_method(model, "deflection")(x, y, z_source=z_source)
         bx = x - alpha[0]
         by = y - alpha[1]
         bounds = np.cumsum(sizes)[:-1]
-        for (_, closed), lx, ly, cx_, cy_ in zip(
+        for (vertices, closed), lx, ly, cx_, cy_ in zip(
             kept,
             np.split(x, bounds),
             np.split(y, bounds),
@@ -284,7 +304,20 @@ def _lines_from_hessian(model, wcs, hessian, *, z_source, kinds, refine, margin=
             np.split(by, bounds),
         ):
             records.append(_measure(kind, closed, lx, ly, cx_, cy_))
+            if seen is not None:
+                seen[_contour_signature(kind, vertices, origin)] = records[-1]
     return records, n_holes
+
+
+def _contour_signature(kind, vertices, origin):
+    """Kind, size and vertex sums (lattice pixels, rounded) of a traced contour."""
+    n = len(vertices)
+    return (
+        kind,
+        n,
+        round(float(vertices[:, 0].sum()) + n * origin[0], 6),
+        round(float(vertices[:, 1].sum()) + n * origin[1], 6),
+    )
 
 
 def _caustic_polygon(bx, by):
@@ -394,7 +427,9 @@ def _method(refine):
 # --------------------------------------------------------------- public API
 
 
-def critical_lines(model, grid, *, z_source, kinds=tuple(KINDS), refine=2, members=None):
+def critical_lines(
+    model, grid, *, z_source, kinds=tuple(KINDS), refine=2, members=None, progress=False
+):
     """Critical lines and caustics of a lens model on a grid.
 
     Parameters
@@ -416,6 +451,8 @@ def critical_lines(model, grid, *, z_source, kinds=tuple(KINDS), refine=2, membe
     members : `~astropy.table.Table`, optional
         Cluster members (see `assign_members`); when given, lines are assigned
         to the members they enclose before being classified.
+    progress : bool, optional
+        Show a progress bar while the model is evaluated on the grid.
 
     Returns
     -------
@@ -440,13 +477,15 @@ def critical_lines(model, grid, *, z_source, kinds=tuple(KINDS), refine=2, membe
     kinds = _check_kinds(kinds)
     refine = _check_refine(refine)
     model.distance_ratio(z_source)
-    (lines,) = _grid_tables(model, grid, [float(z_source)], kinds=kinds, refine=refine)
+    (lines,) = _grid_tables(
+        model, grid, [float(z_source)], kinds=kinds, refine=refine, progress=progress
+    )
     if members is not None:
         return assign_members(lines, members)
     return classify_lines(lines)
 
 
-def _grid_tables(model, grid, z_sources, *, kinds, refine):
+def _grid_tables(model, grid, z_sources, *, kinds, refine, progress=False):
     """Unclassified line tables of a full grid, one per source redshift.
 
     The Hessian is evaluated once, at the first redshift, and rescaled by the
@@ -455,7 +494,7 @@ def _grid_tables(model, grid, z_sources, *, kinds, refine):
     wcs, shape = parse_grid(grid)
     py, px = np.indices(shape, dtype=float)
     x, y = pixel_to_model(model, wcs, px, py)
-    hessian0 = _hessian_at(model, x, y, z_sources[0])
+    hessian0 = _hessian_at(model, x, y, z_sources[0], progress=progress)
     ratio0 = model.distance_ratio(z_sources[0])
     tables = []
     for z in z_sources:
@@ -511,7 +550,18 @@ def _member_cut(hessian, records, col, row, x, y):
 
 
 def _windowed_records(
-    model, centres_x, centres_y, *, z_sources, window, max_window, scale, kinds, refine, margin
+    model,
+    centres_x,
+    centres_y,
+    *,
+    z_sources,
+    window,
+    max_window,
+    scale,
+    kinds,
+    refine,
+    margin,
+    progress=False,
 ):
     """Lines closed inside windows around positions, for several source redshifts.
 
@@ -520,7 +570,9 @@ def _windowed_records(
     inside its window encloses, the window is doubled, up to ``max_window``;
     positions still unresolved are returned by index. The Hessian of a window is
     evaluated once, at the first redshift, and rescaled by the distance ratio for
-    the others (one lens plane).
+    the others (one lens plane). Windows are visited in bands across the field,
+    and the Hessian of the lattice is kept by blocks (`_LatticeHessian`) so that
+    overlapping windows compute their common pixels once.
     """
     n = int(np.ceil(window / scale))
     n_max = max(int(np.ceil(max_window / scale)), n)
@@ -533,17 +585,24 @@ def _windowed_records(
     factors = [model.distance_ratio(z) / ratio0 for z in z_sources]
     found = {z: [] for z in z_sources}
     holes = dict.fromkeys(z_sources, 0)
+    seen = {z: {} for z in z_sources}
     unresolved = []
-    for index, (col, row) in enumerate(zip(np.atleast_1d(cpx), np.atleast_1d(cpy))):
+    cpx, cpy = np.atleast_1d(cpx), np.atleast_1d(cpy)
+    lattice = _LatticeHessian(model, parent, float(z_sources[0]))
+    visit = np.lexsort((cpx, np.floor(cpy / n_max)))
+    if progress:
+        from tqdm.auto import tqdm
+
+        visit = tqdm(visit, desc="member windows", unit="window")
+    for index in visit:
+        col, row = cpx[index], cpy[index]
         size = n
         while True:
             row0 = int(round(row)) - size // 2
             col0 = int(round(col)) - size // 2
             sub = parent[row0 : row0 + size, col0 : col0 + size]
             sub.array_shape = (size, size)
-            py, px = np.indices((size, size), dtype=float)
-            x, y = pixel_to_model(model, sub, px, py)
-            hessian0 = _hessian_at(model, x, y, float(z_sources[0]))
+            hessian0 = lattice.window(sub, row0, col0, size)
             results = []
             cut = False
             for z, factor in zip(z_sources, factors):
@@ -556,6 +615,8 @@ def _windowed_records(
                     kinds=kinds,
                     refine=refine,
                     margin=margin,
+                    seen=seen[z],
+                    origin=(col0, row0),
                 )
                 results.append((z, records, n_holes))
                 cut = cut or _member_cut(
@@ -576,7 +637,59 @@ def _windowed_records(
             for record in records:
                 if not any(_same_line(record, old, scale) for old in found[z]):
                     found[z].append(record)
-    return found, holes, n, unresolved
+    return found, holes, n, sorted(unresolved)
+
+
+class _LatticeHessian:
+    """The Hessian of a model on a pixel lattice, computed by blocks and reused.
+
+    Windows on one lattice overlap (members are close together in cluster
+    cores): the pixels of the blocks of ``_BLOCK`` x ``_BLOCK`` pixels a window
+    covers are computed once, in one call for all the blocks a window misses,
+    and the most recently used blocks are kept, up to ``_KEPT_PIXELS`` pixels.
+    This needs a model that evaluates any set of positions; a model whose
+    ``hessian_grid_arcsec`` takes only whole grids (without a true
+    ``grid_methods_take_points``) gets each window as a grid instead.
+    """
+
+    def __init__(self, model, wcs, z_source):
+        self.model = model
+        self.wcs = wcs
+        self.z_source = z_source
+        self.blocks = OrderedDict()
+        self.by_blocks = getattr(model, "grid_methods_take_points", False) or not hasattr(
+            model, "hessian_grid_arcsec"
+        )
+
+    def window(self, sub, row0, col0, size):
+        """Hessian (3, size, size) of the window whose first pixel is (row0, col0)."""
+        if not self.by_blocks:
+            py, px = np.indices((size, size), dtype=float)
+            x, y = pixel_to_model(self.model, sub, px, py)
+            return _hessian_at(self.model, x, y, self.z_source)
+        b = _BLOCK
+        rows = range(row0 // b, (row0 + size - 1) // b + 1)
+        cols = range(col0 // b, (col0 + size - 1) // b + 1)
+        keys = [(r, c) for r in rows for c in cols]
+        missing = [key for key in keys if key not in self.blocks]
+        if missing:
+            index = np.array(missing)
+            rr, cc = np.indices((b, b), dtype=float)
+            py = index[:, 0, None, None] * b + rr
+            px = index[:, 1, None, None] * b + cc
+            x, y = pixel_to_model(self.model, self.wcs, px, py)
+            values = _points_method(self.model, "hessian")(x, y, z_source=self.z_source)
+            for k, key in enumerate(missing):
+                self.blocks[key] = values[:, k]
+        for key in keys:
+            self.blocks.move_to_end(key)
+        while len(self.blocks) * b * b > _KEPT_PIXELS:
+            self.blocks.popitem(last=False)
+        tiles = np.concatenate(
+            [np.concatenate([self.blocks[(r, c)] for c in cols], axis=2) for r in rows], axis=1
+        )
+        top, left = row0 - rows[0] * b, col0 - cols[0] * b
+        return tiles[:, top : top + size, left : left + size]
 
 
 def _member_xy(members, center):
@@ -612,6 +725,7 @@ def critical_lines_windowed(
     kinds=tuple(KINDS),
     refine=2,
     margin=3,
+    progress=False,
 ):
     """Galaxy-scale critical lines from fine windows around cluster members.
 
@@ -628,7 +742,11 @@ def critical_lines_windowed(
 
     The Hessian of a window comes from the model's ``hessian_grid_arcsec(x, y, *,
     z_source)`` when it defines one (for instance evaluating distant potentials on
-    a coarse grid and interpolating), otherwise from ``hessian_arcsec``.
+    a coarse grid and interpolating), otherwise from ``hessian_arcsec``. A
+    `~ggsltools.plugins.lenstool.LensToolParModel` evaluates only the potentials
+    near a window on its pixels and interpolates the others from lattices it
+    computes once for all windows and source redshifts; it evaluates the line
+    vertices (refinement, caustics) the same way.
 
     Parameters
     ----------
@@ -651,6 +769,8 @@ def critical_lines_windowed(
         Newton steps onto the exact zero (see `critical_lines`).
     margin : int, optional
         Pixels between a kept line and the window edge.
+    progress : bool, optional
+        Show a progress bar over the windows.
 
     Returns
     -------
@@ -675,6 +795,7 @@ def critical_lines_windowed(
         kinds=kinds,
         refine=refine,
         margin=margin,
+        progress=progress,
     )
     return lines
 
@@ -691,6 +812,7 @@ def _windowed_tables(
     refine,
     margin,
     id_column="id",
+    progress=False,
 ):
     """Member-assigned line tables of a windowed search, one per source redshift."""
     window = _arcsec(window_size, "window_size")
@@ -717,6 +839,7 @@ def _windowed_tables(
         kinds=kinds,
         refine=refine,
         margin=int(margin),
+        progress=progress,
     )
     ids = np.asarray(members[id_column]).astype(str)
     return [
@@ -755,6 +878,7 @@ def critical_lines_field(
     member_pixel_scale=0.03 * u.arcsec,
     kinds=tuple(KINDS),
     refine=2,
+    progress=False,
 ):
     """All the critical lines of a cluster field: coarse grid plus member windows.
 
@@ -785,6 +909,8 @@ def critical_lines_field(
         ``"tangential"`` and/or ``"radial"``.
     refine : int, optional
         Newton steps onto the exact zero (see `critical_lines`).
+    progress : bool, optional
+        Show progress bars for the field grid and over the member windows.
 
     Returns
     -------
@@ -801,7 +927,13 @@ def critical_lines_field(
     """
     grid = tangent_plane_grid(model.center, size=size, pixel_scale=pixel_scale)
     coarse = critical_lines(
-        model, grid, z_source=z_source, kinds=kinds, refine=refine, members=members
+        model,
+        grid,
+        z_source=z_source,
+        kinds=kinds,
+        refine=refine,
+        members=members,
+        progress=progress,
     )
     field_meta = {
         "field_shape": coarse.meta["grid_shape"],
@@ -819,6 +951,7 @@ def critical_lines_field(
         pixel_scale=member_pixel_scale,
         kinds=kinds,
         refine=refine,
+        progress=progress,
     )
     fine_members = set(fine["member"])
     keep = [

@@ -63,6 +63,7 @@ def cross_section(
     theta_min=0 * u.arcsec,
     theta_max=np.inf * u.arcsec,
     refine=2,
+    progress=False,
 ):
     """GGSL cross-section and probability of a cluster as a function of source redshift.
 
@@ -94,6 +95,9 @@ def cross_section(
         Angora et al. 2023 use 0.2" and 3.5").
     refine : int, optional
         Newton steps onto the exact zero of the eigenvalue.
+    progress : bool, optional
+        Show a progress bar over the member windows (or while the grid is
+        evaluated).
 
     Returns
     -------
@@ -113,7 +117,7 @@ def cross_section(
     refine = _check_refine(refine)
     kinds = ("tangential",)
     if grid is not None:
-        tables = _grid_tables(model, grid, z_sources, kinds=kinds, refine=refine)
+        tables = _grid_tables(model, grid, z_sources, kinds=kinds, refine=refine, progress=progress)
         tables = [
             classify_lines(t) if members is None else assign_members(t, members) for t in tables
         ]
@@ -130,6 +134,7 @@ def cross_section(
             kinds=kinds,
             refine=refine,
             margin=3,
+            progress=progress,
         )
         half = 0.5 * tables[0].meta["grid_shape"][0] * tables[0].meta["pixel_scale_arcsec"]
         mx, my = _member_xy(members, model.center)

@@ -16,6 +16,7 @@ potential's redshift.
 """
 
 import math
+import os
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +26,7 @@ import numpy as np
 from astropy.coordinates import SkyCoord
 from astropy.cosmology import LambdaCDM, w0waCDM, wCDM
 from astropy.table import QTable
+from scipy.ndimage import map_coordinates, spline_filter
 
 from ..cosmology import angular_diameter_distance_between
 from ..exceptions import ModelFormatError, ModelFormatWarning
@@ -40,7 +42,15 @@ __all__ = [
     "kpc_per_arcsec",
     "sum_deflection",
     "sum_hessian",
+    "NO_NUMBA_VARIABLE",
+    "NearFarSum",
+    "member_table",
 ]
+
+#: Environment variable that, set to anything but "" or "0", makes the sums use
+#: plain numpy even when numba is installed (the configuration without the
+#: ``fast`` extra).
+NO_NUMBA_VARIABLE = "GGSLTOOLS_NO_NUMBA"
 
 #: LensTool's physical constants, copied from its ``include/constant.h`` (values
 #: rounded as LensTool has them; using astropy's current constants instead changes
@@ -818,23 +828,31 @@ def _one(kind, params, x, y):
 
 
 def _sum(kind, potentials, x, y, weights, chunk):
+    params = [_potential_params(row) for row in potentials]
+    return _sum_params(kind, params, x, y, weights, chunk)
+
+
+def _sum_params(kind, params, x, y, weights, chunk):
+    """Weighted sum over potentials given as `_potential_params` tuples."""
     x = np.asarray(x, dtype=float)
     y = np.asarray(y, dtype=float)
     ncomp = 2 if kind == "d" else 3
     out = np.zeros((ncomp,) + x.shape)
     if weights is None:
-        weights = np.ones(len(potentials))
+        weights = np.ones(len(params))
     weights = np.asarray(weights, dtype=float)
-    params = [_potential_params(row) for row in potentials]
     flat_x = x.reshape(-1)
     flat_y = y.reshape(-1)
     flat_out = out.reshape(ncomp, -1)
-    fast = None
-    if kind == "d":
-        from ._fast import dpie_sum_deflection as fast
     dpie = [i for i, p in enumerate(params) if p[0] == 81 and weights[i] != 0]
     others = [i for i, p in enumerate(params) if p[0] != 81 and weights[i] != 0]
-    if fast is not None and dpie:
+    fast = None
+    if kind == "d" and _use_compiled():
+        from . import _fast
+
+        threaded = flat_x.size * len(dpie) >= _THREADED_WORK
+        fast = _fast.dpie_sum_deflection if threaded else _fast.dpie_sum_deflection_serial
+    if fast is not None and dpie and flat_x.size:
         arr = np.array([params[i] for i in dpie], dtype=float)
         fast(flat_x, flat_y, arr, weights[dpie], flat_out)
         todo = others
@@ -847,6 +865,17 @@ def _sum(kind, potentials, x, y, weights, chunk):
         for i in todo:
             acc += weights[i] * _one(kind, params[i], xs, ys)
     return out
+
+
+#: Positions x potentials from which the compiled sum runs on several threads.
+_THREADED_WORK = 1_000_000
+
+
+def _use_compiled():
+    """Whether the compiled kernel is used: numba installed and not switched off."""
+    from ._fast import dpie_sum_deflection
+
+    return dpie_sum_deflection is not None and os.environ.get(NO_NUMBA_VARIABLE, "") in ("", "0")
 
 
 def sum_deflection(potentials, x, y, *, weights=None, chunk=65536):
@@ -883,3 +912,290 @@ def sum_hessian(potentials, x, y, *, weights=None, chunk=65536):
         Shape ``(3,) + x.shape``: psi_xx, psi_xy, psi_yy.
     """
     return _sum("h", potentials, x, y, weights, chunk)
+
+
+#: Nodes along the side of one cached lattice tile.
+_TILE_NODES = 64
+#: Lattice nodes added on each side of an interpolated block, so that the spline's
+#: boundary conditions do not reach the positions interpolated.
+_PAD_NODES = 8
+#: Sets of fewer positions than this may start from a coarser lattice.
+_SPARSE_POSITIONS = 32768
+#: Ratio of the spacings of two successive lattices.
+_LEVEL_RATIO = 4
+
+
+class NearFarSum:
+    """Sums of potentials on many positions: exact near each potential, interpolated far.
+
+    A dPIE (or PIEMD, NFW) varies fast only near its centre: at a distance r it is
+    smooth on the scale of a lattice spacing h << r, and a cubic spline through
+    its values on the lattice reproduces its second derivatives to about
+    0.3 b0 h^4 / r^5 (an isothermal profile of strength b0). The positions are
+    grouped in square cells of side ``cell``; in a cell, the potentials closer
+    than ``near_radius`` (times b0^(1/5) for b0 > 1", so that strong ones are
+    held to the same error) are summed exactly, and the others come from a
+    cubic-spline interpolation (`scipy.ndimage.spline_filter` and
+    `~scipy.ndimage.map_coordinates`) of a lattice of spacing ``spacing`` from
+    which those near potentials are subtracted. The lattice is built the same way
+    from a lattice `_LEVEL_RATIO` times coarser, with a near radius
+    ``_LEVEL_RATIO^0.9`` times larger, and so on for ``levels`` lattices; the
+    coarsest sums every potential. Cells with few positions (the vertices of a
+    line) start from a coarser lattice. Lattices are anchored on the frame
+    origin and cached by tiles (for unit weights when all the weights are equal,
+    i.e. for every source redshift of a single lens plane), so that later
+    evaluations (other windows, grids or source redshifts) reuse them.
+
+    Error budget, measured on the Abell 2744 model (258 potentials) against the
+    exact sums with the defaults: second derivatives within 2e-7 (lambda_t within
+    2e-7), deflections within 5e-6 arcsec; on MACS J1149 members, the Einstein
+    radii of galaxy-scale critical lines within 1e-8 and their caustic areas
+    within 6e-6, relative.
+
+    Memory is a few arrays of the size of one cell, a sort of the positions and
+    the cached tiles, never potentials x positions.
+
+    Parameters
+    ----------
+    potentials : `~astropy.table.QTable`
+        A potentials table of a `LensToolModel`.
+    spacing : float, optional
+        Spacing of the finest lattice, in arcsec.
+    near_radius : float, optional
+        Distance in arcsec from a cell within which a potential of b0 <= 1" is
+        summed exactly on the finest lattice.
+    levels : int, optional
+        Number of lattices.
+    cell : float, optional
+        Side of the cells positions are grouped in, in arcsec.
+    chunk : int, optional
+        Positions evaluated at once by the exact sums.
+    """
+
+    def __init__(
+        self, potentials, *, spacing=0.1, near_radius=2.5, levels=3, cell=3.0, chunk=65536
+    ):
+        self.params = [_potential_params(row) for row in potentials]
+        self.cx = np.array([p[1] for p in self.params])
+        self.cy = np.array([p[2] for p in self.params])
+        # The interpolation error of a potential scales as b0 / r^5: strong ones
+        # are summed exactly farther out, at b0^(1/5) times the near radius.
+        b0 = np.array([p[8] for p in self.params])
+        self.reach = np.maximum(1.0, np.abs(b0) ** 0.2)
+        self.spacings = [float(spacing) * _LEVEL_RATIO**k for k in range(int(levels))]
+        # The error 0.3 b0 h^4 / r^5 stays the same on every lattice when the near
+        # radius grows as the spacing to the power 4/5; the measured errors of the
+        # coarse lattices ask for 0.9.
+        self.radii = [float(near_radius) * _LEVEL_RATIO ** (0.9 * k) for k in range(int(levels))]
+        self.cell = float(cell)
+        self.chunk = int(chunk)
+        self._tiles = {}
+
+    def clear(self):
+        """Forget the cached lattice tiles."""
+        self._tiles.clear()
+
+    def _near(self, xmin, xmax, ymin, ymax, radius):
+        """Indices of the potentials within ``radius`` of a box."""
+        dx = np.maximum(np.maximum(xmin - self.cx, self.cx - xmax), 0.0)
+        dy = np.maximum(np.maximum(ymin - self.cy, self.cy - ymax), 0.0)
+        return np.flatnonzero(dx * dx + dy * dy < (radius * self.reach) ** 2)
+
+    def _exact(self, kind, indices, x, y, weights):
+        sub = np.zeros_like(weights)
+        sub[indices] = weights[indices]
+        return _sum_params(kind, self.params, x, y, sub, self.chunk)
+
+    def _tile(self, kind, level, tx, ty, weights, key):
+        """Summed values on the nodes of one tile of a lattice (cached)."""
+        cache_key = (kind, key, level, tx, ty)
+        values = self._tiles.get(cache_key)
+        if values is not None:
+            return values
+        h = self.spacings[level]
+        nodes = np.arange(_TILE_NODES, dtype=float)
+        xs = (tx * _TILE_NODES + nodes) * h
+        ys = (ty * _TILE_NODES + nodes) * h
+        xx, yy = np.meshgrid(xs, ys)
+        if level == len(self.spacings) - 1:
+            values = _sum_params(kind, self.params, xx, yy, weights, self.chunk)
+        else:
+            radius = self.radii[level + 1]
+            near = self._near(xs[0], xs[-1], ys[0], ys[-1], radius)
+            values = self._exact(kind, near, xx, yy, weights) + self._interpolate(
+                kind, level + 1, xx, yy, near, weights, key
+            )
+        self._tiles[cache_key] = values
+        return values
+
+    def _interpolate(self, kind, level, x, y, exclude, weights, key):
+        """Cubic-spline interpolation of a lattice, less the excluded potentials."""
+        h = self.spacings[level]
+        i0 = int(np.floor(x.min() / h)) - _PAD_NODES
+        i1 = int(np.ceil(x.max() / h)) + _PAD_NODES
+        j0 = int(np.floor(y.min() / h)) - _PAD_NODES
+        j1 = int(np.ceil(y.max() / h)) + _PAD_NODES
+        t0, t1 = i0 // _TILE_NODES, i1 // _TILE_NODES
+        s0, s1 = j0 // _TILE_NODES, j1 // _TILE_NODES
+        rows = []
+        for ty in range(s0, s1 + 1):
+            rows.append(
+                np.concatenate(
+                    [self._tile(kind, level, tx, ty, weights, key) for tx in range(t0, t1 + 1)],
+                    axis=2,
+                )
+            )
+        block = np.concatenate(rows, axis=1)
+        a0, b0 = i0 - t0 * _TILE_NODES, j0 - s0 * _TILE_NODES
+        block = block[:, b0 : b0 + j1 - j0 + 1, a0 : a0 + i1 - i0 + 1]
+        if exclude.size:
+            nodes_x = (i0 + np.arange(i1 - i0 + 1)) * h
+            nodes_y = (j0 + np.arange(j1 - j0 + 1)) * h
+            xx, yy = np.meshgrid(nodes_x, nodes_y)
+            block = block - self._exact(kind, exclude, xx, yy, weights)
+        coords = [y.ravel() / h - j0, x.ravel() / h - i0]
+        out = np.empty((block.shape[0], x.size))
+        for k, component in enumerate(block):
+            coefficients = spline_filter(component, order=3, mode="mirror")
+            out[k] = map_coordinates(coefficients, coords, order=3, prefilter=False, mode="mirror")
+        return out.reshape((block.shape[0],) + x.shape)
+
+    def _level(self, n_points):
+        """The lattice a cell of a small set of positions is interpolated from.
+
+        The finest lattice whose block around the cell has at most twice as many
+        nodes as the cell has positions: a few positions (the vertices of a line)
+        sum more potentials exactly rather than build fine lattice tiles for
+        themselves alone. Large sets (grids) always use the finest lattice, whose
+        tiles they share between their cells.
+        """
+        for level, h in enumerate(self.spacings):
+            if (self.cell / h + 2 * _PAD_NODES) ** 2 <= 2 * n_points:
+                return level
+        return len(self.spacings) - 1
+
+    def evaluate(self, kind, x, y, weights, *, progress=False):
+        """Weighted sum of the deflections (``"d"``) or second derivatives (``"h"``).
+
+        Parameters
+        ----------
+        kind : {"d", "h"}
+            Deflection (2 components) or second derivatives (3 components).
+        x, y : `~numpy.ndarray`
+            Positions in arcsec in the model's frame, any shape.
+        weights : `~numpy.ndarray`
+            One factor a potential.
+        progress : bool, optional
+            Show a progress bar over the cells.
+
+        Returns
+        -------
+        values : `~numpy.ndarray`
+            Shape ``(2,) + x.shape`` or ``(3,) + x.shape``.
+        """
+        x = np.asarray(x, dtype=float)
+        y = np.asarray(y, dtype=float)
+        weights = np.asarray(weights, dtype=float)
+        ncomp = 2 if kind == "d" else 3
+        out = np.zeros((ncomp,) + x.shape)
+        if x.size == 0:
+            return out
+        # With one factor for all the potentials (one lens plane), the lattices
+        # are built for unit weights and reused for every source redshift.
+        scale = 1.0
+        if np.all(weights == weights[0]) and weights[0] != 0:
+            scale, weights = float(weights[0]), np.ones_like(weights)
+        key = weights.tobytes()
+        flat_x, flat_y = x.ravel(), y.ravel()
+        flat_out = out.reshape(ncomp, -1)
+        # Group the positions by cell: one sort of int32 cell numbers.
+        cx = np.floor((flat_x - flat_x.min()) / self.cell).astype(np.int32)
+        cell_key = np.floor((flat_y - flat_y.min()) / self.cell).astype(np.int32)
+        cell_key *= int(cx.max()) + 1
+        cell_key += cx
+        del cx
+        order = np.argsort(cell_key, kind="stable")
+        sorted_keys = cell_key[order]
+        del cell_key
+        starts = np.flatnonzero(np.diff(sorted_keys, prepend=sorted_keys[0] - 1))
+        del sorted_keys
+        bounds = zip(starts, np.append(starts[1:], order.size))
+        if progress:
+            from tqdm.auto import tqdm
+
+            bounds = tqdm(list(bounds), desc="lens model", unit="cell", leave=False)
+        sparse = flat_x.size < _SPARSE_POSITIONS
+        for start, stop in bounds:
+            index = order[start:stop]
+            xs, ys = flat_x[index], flat_y[index]
+            level = self._level(xs.size) if sparse else 0
+            near = self._near(xs.min(), xs.max(), ys.min(), ys.max(), self.radii[level])
+            flat_out[:, index] = self._exact(kind, near, xs, ys, weights) + self._interpolate(
+                kind, level, xs, ys, near, weights, key
+            )
+        if scale != 1.0:
+            out *= scale
+        return out
+
+
+def member_table(model, *, max_core=1.0 * u.arcsec, max_cut=100.0 * u.arcsec):
+    """Galaxy-scale potentials of a LensTool model as a cluster-member catalogue.
+
+    A potential is a member when it has a magnitude (potfile members, and
+    galaxies written out as ``potentiel`` sections with ``mag``), a core radius
+    of at most ``max_core`` and a cut radius of at most ``max_cut``: cluster and
+    group halos (no magnitude, or large core or cut radii) are left out.
+
+    Parameters
+    ----------
+    model : `LensToolModel`
+        The parsed ``.par`` file.
+    max_core, max_cut : `~astropy.units.Quantity`, optional
+        Largest core and cut radii of a member.
+
+    Returns
+    -------
+    members : `~astropy.table.QTable`
+        One row a member: ``id``, ``ra``, ``dec`` (deg), ``x``, ``y`` (arcsec,
+        model frame), ``mag``, ``v_disp``, ``b0``, ``r_core``, ``r_cut``, in the
+        order of the potentials table.
+
+    Raises
+    ------
+    InputError
+        If a radius is not a positive angle, or the model has no reference
+        position (sky coordinates cannot be computed).
+    """
+    from ..exceptions import InputError
+
+    limits = []
+    for name, value in (("max_core", max_core), ("max_cut", max_cut)):
+        try:
+            value = u.Quantity(value, u.arcsec).value
+        except u.UnitConversionError:
+            raise InputError(f"{name}={value} must be an angle") from None
+        if not value > 0:
+            raise InputError(f"{name}={value} arcsec must be positive")
+        limits.append(value)
+    if model.reference is None:
+        raise InputError(f"{model.path}: no 'reference' in runmode: members have no sky position")
+    pots = model.potentials
+    keep = (
+        (np.asarray(pots["mag"], dtype=float) != 0)
+        & (pots["r_core"].to_value(u.arcsec) <= limits[0])
+        & (pots["r_cut"].to_value(u.arcsec) <= limits[1])
+        & (np.asarray(pots["profile"]) != 14)
+    )
+    rows = pots[keep]
+    x = rows["x"].to_value(u.arcsec)
+    y = rows["y"].to_value(u.arcsec)
+    ra0, dec0 = model.reference.ra.deg, model.reference.dec.deg
+    table = QTable()
+    table["id"] = np.asarray(rows["id"]).astype(str)
+    table["ra"] = ((ra0 - x / (3600.0 * np.cos(np.deg2rad(dec0)))) % 360.0) * u.deg
+    table["dec"] = (dec0 + y / 3600.0) * u.deg
+    table["x"] = rows["x"]
+    table["y"] = rows["y"]
+    for name in ("mag", "v_disp", "b0", "r_core", "r_cut"):
+        table[name] = rows[name]
+    return table

@@ -13,6 +13,15 @@ The maps are derived from the second derivatives of the lensing potential
 - kappa = (psi_xx + psi_yy) / 2, gamma1 = (psi_xx - psi_yy) / 2, gamma2 = psi_xy;
 - det A = (1 - kappa)^2 - gamma^2 and mu = 1 / det A;
 - lambda_t = 1 - kappa - gamma and lambda_r = 1 - kappa + gamma.
+
+A model can speed up evaluations on many positions with two optional methods,
+``hessian_grid_arcsec(x, y, *, z_source)`` and ``deflection_grid_arcsec(x, y, *,
+z_source)``, called with the two-dimensional coordinate arrays of a whole grid
+(and with ``progress=True`` when a progress bar is asked for). A model whose
+methods take any array of positions, not only grids, and are accurate enough
+for refining critical lines says so with a true class attribute
+``grid_methods_take_points``; `~ggsltools.lensing.critical` then uses them for
+line vertices too.
 """
 
 import astropy.units as u
@@ -33,6 +42,7 @@ __all__ = [
     "model_to_pixel",
     "grid_coordinates",
     "hessian_on_grid",
+    "deflection_on_grid",
     "derive_quantity",
     "lensing_maps",
 ]
@@ -315,7 +325,7 @@ def _check_z_source(model, z_source):
     return float(z_source)
 
 
-def hessian_on_grid(model, grid, *, z_source):
+def hessian_on_grid(model, grid, *, z_source, progress=False):
     """Second derivatives of the lensing potential at every pixel of a grid.
 
     If the model defines ``hessian_grid_arcsec(x, y, *, z_source)``, it is called
@@ -332,6 +342,9 @@ def hessian_on_grid(model, grid, *, z_source):
         The grid (see `parse_grid`).
     z_source : float
         Source redshift, larger than the lens redshift.
+    progress : bool, optional
+        Show a progress bar (over chunks of pixels, or passed to the model's
+        grid method as ``progress=True``).
 
     Returns
     -------
@@ -345,24 +358,83 @@ def hessian_on_grid(model, grid, *, z_source):
     """
     z_source = _check_z_source(model, z_source)
     x, y = grid_coordinates(model, grid)
-    return _hessian_at(model, x, y, z_source)
+    return _hessian_at(model, x, y, z_source, progress=progress)
 
 
-def _hessian_at(model, x, y, z_source):
+def deflection_on_grid(model, grid, *, z_source, progress=False):
+    """Deflection at every pixel of a grid.
+
+    If the model defines ``deflection_grid_arcsec(x, y, *, z_source)`` (e.g. a
+    `~ggsltools.plugins.lenstool.LensToolParModel`, which interpolates the
+    smooth far contributions of its potentials), it is called once with the
+    two-dimensional coordinate arrays of the whole grid; otherwise
+    `~ggsltools.interfaces.LensModel.deflection_arcsec` is called on chunks of
+    pixels so that memory stays bounded.
+
+    Parameters
+    ----------
+    model : `~ggsltools.interfaces.LensModel`
+        The lens model.
+    grid : `~astropy.wcs.WCS`, `~astropy.nddata.NDData`, `~astropy.nddata.Cutout2D` or tuple
+        The grid (see `parse_grid`).
+    z_source : float
+        Source redshift, larger than the lens redshift.
+    progress : bool, optional
+        Show a progress bar.
+
+    Returns
+    -------
+    alpha : `~numpy.ndarray`
+        float64 array of shape ``(2, ny, nx)``: alpha_x, alpha_y in arcsec, in
+        the model's frame (x towards the West, y towards the North).
+
+    Raises
+    ------
+    InputError
+        If ``z_source`` is not larger than the lens redshift.
+    """
+    z_source = _check_z_source(model, z_source)
+    x, y = grid_coordinates(model, grid)
+    return _evaluate_at(model, "deflection", x, y, z_source, progress=progress)
+
+
+def _hessian_at(model, x, y, z_source, *, progress=False):
     """Hessian (3, ny, nx) at model-frame coordinate arrays, through the model's hooks."""
-    grid_hook = getattr(model, "hessian_grid_arcsec", None)
+    return _evaluate_at(model, "hessian", x, y, z_source, progress=progress)
+
+
+def _evaluate_at(model, what, x, y, z_source, *, progress=False):
+    """Deflection or Hessian at coordinate arrays: the model's grid method, or chunks."""
+    grid_hook = getattr(model, f"{what}_grid_arcsec", None)
     if grid_hook is not None:
-        return np.asarray(grid_hook(x, y, z_source=z_source), dtype=float)
-    out = np.empty((3,) + x.shape, dtype=float)
-    flat_out = out.reshape(3, -1)
+        options = {"progress": True} if progress else {}
+        return np.asarray(grid_hook(x, y, z_source=z_source, **options), dtype=float)
+    point_method = getattr(model, f"{what}_arcsec")
+    ncomp = 3 if what == "hessian" else 2
+    out = np.empty((ncomp,) + x.shape, dtype=float)
+    flat_out = out.reshape(ncomp, -1)
     flat_x = x.ravel()
     flat_y = y.ravel()
-    for start in range(0, flat_x.size, _CHUNK_PIXELS):
+    starts = range(0, flat_x.size, _CHUNK_PIXELS)
+    if progress:
+        from tqdm.auto import tqdm
+
+        starts = tqdm(starts, desc=what, unit="chunk", leave=False)
+    for start in starts:
         stop = start + _CHUNK_PIXELS
-        flat_out[:, start:stop] = model.hessian_arcsec(
+        flat_out[:, start:stop] = point_method(
             flat_x[start:stop], flat_y[start:stop], z_source=z_source
         )
     return out
+
+
+def _points_method(model, what):
+    """The fastest method of a model for many arbitrary positions (see module doc)."""
+    if getattr(model, "grid_methods_take_points", False):
+        method = getattr(model, f"{what}_grid_arcsec", None)
+        if method is not None:
+            return method
+    return getattr(model, f"{what}_arcsec")
 
 
 def derive_quantity(hessian, name):
@@ -411,7 +483,7 @@ def derive_quantity(hessian, name):
         return 1.0 / det_a
 
 
-def lensing_maps(model, grid, *, z_source, quantities=tuple(MAP_QUANTITIES)):
+def lensing_maps(model, grid, *, z_source, quantities=tuple(MAP_QUANTITIES), progress=False):
     """Lensing maps of a model on a grid, for one source redshift.
 
     Parameters
@@ -424,6 +496,8 @@ def lensing_maps(model, grid, *, z_source, quantities=tuple(MAP_QUANTITIES)):
         Source redshift, larger than the lens redshift.
     quantities : sequence of str, optional
         Which maps to compute, among the keys of `MAP_QUANTITIES`.
+    progress : bool, optional
+        Show a progress bar while the model is evaluated.
 
     Returns
     -------
@@ -448,7 +522,7 @@ def lensing_maps(model, grid, *, z_source, quantities=tuple(MAP_QUANTITIES)):
         if name not in MAP_QUANTITIES:
             raise InputError(f"quantity {name!r} is not one of {sorted(MAP_QUANTITIES)}")
     wcs, _ = parse_grid(grid)
-    hessian = hessian_on_grid(model, grid, z_source=z_source)
+    hessian = hessian_on_grid(model, grid, z_source=z_source, progress=progress)
     return {
         name: NDData(
             derive_quantity(hessian, name),

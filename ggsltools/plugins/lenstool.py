@@ -19,8 +19,10 @@ from ..exceptions import InputError
 from ..interfaces import LensModel
 from ..lensing import profiles
 from ..lensing.lenstool import (
+    NearFarSum,
     dimensionless_distance,
     lenstool_b0,
+    member_table,
     read_par,
     sum_deflection,
     sum_hessian,
@@ -36,6 +38,14 @@ class LensToolParModel(LensModel):
     multiplied by D_LS/D_S of its redshift for the source redshift; the lens plane
     is the redshift of the first potential.
 
+    `deflection_arcsec` and `hessian_arcsec` sum every potential exactly.
+    `deflection_grid_arcsec` and `hessian_grid_arcsec`, for many positions (maps,
+    critical-line windows), sum each potential exactly only near its centre and
+    interpolate the smooth far contributions from cached lattices
+    (`~ggsltools.lensing.lenstool.NearFarSum`): on the Abell 2744 model they
+    agree with the exact sums within 2e-7 in the second derivatives and 5e-6
+    arcsec in the deflections, and are 7-15 times faster on a 2048 x 2048 grid.
+
     Parameters
     ----------
     parsed : `~ggsltools.lensing.lenstool.LensToolModel`
@@ -44,11 +54,17 @@ class LensToolParModel(LensModel):
         Cosmology for distance ratios; the file's by default.
     chunk : int, optional
         Pixels evaluated at once.
+    spacing : float, optional
+        Spacing in arcsec of the finest lattice of the grid methods (see
+        `~ggsltools.lensing.lenstool.NearFarSum`).
     """
 
     description = "LensTool parameter file (.par) with its potfiles"
 
-    def __init__(self, parsed, *, cosmology=None, chunk=65536):
+    #: The grid methods take any positions (see `ggsltools.lensing.maps`).
+    grid_methods_take_points = True
+
+    def __init__(self, parsed, *, cosmology=None, chunk=65536, spacing=0.1):
         center = parsed.reference
         if center is None:
             center = SkyCoord(0 * u.deg, 0 * u.deg, frame="icrs")
@@ -60,6 +76,7 @@ class LensToolParModel(LensModel):
         self.parsed = parsed
         self._chunk = int(chunk)
         self._weights_cache = {}
+        self._near_far = NearFarSum(parsed.potentials, spacing=spacing, chunk=chunk)
 
     @classmethod
     def read(cls, path, *, cosmology=None, chunk=65536):
@@ -70,6 +87,16 @@ class LensToolParModel(LensModel):
     def potentials(self):
         """The potentials table (`~astropy.table.QTable`)."""
         return self.parsed.potentials
+
+    def members(self, *, max_core=1.0 * u.arcsec, max_cut=100.0 * u.arcsec):
+        """The model's galaxy-scale potentials as a member catalogue.
+
+        See `~ggsltools.lensing.lenstool.member_table`; the table has ``id``,
+        ``ra``, ``dec``, ``x``, ``y``, ``mag``, ``v_disp``, ``b0``, ``r_core`` and
+        ``r_cut`` columns and can be passed as ``members`` to the critical-line
+        and cross-section functions.
+        """
+        return member_table(self.parsed, max_core=max_core, max_cut=max_cut)
 
     def _weights(self, z_source):
         z_source = float(z_source)
@@ -95,6 +122,34 @@ class LensToolParModel(LensModel):
         return sum_hessian(
             self.parsed.potentials, x, y, weights=self._weights(z_source), chunk=self._chunk
         )
+
+    def deflection_grid_arcsec(self, x, y, *, z_source, progress=False):
+        """Deflection at many positions, near/far split; shape ``(2,) + x.shape``.
+
+        Parameters
+        ----------
+        x, y : `~numpy.ndarray`
+            Positions in arcsec in the model's frame: the pixels of a grid, or any
+            other set of positions.
+        z_source : float
+            Source redshift.
+        progress : bool, optional
+            Show a progress bar.
+
+        Returns
+        -------
+        alpha : `~numpy.ndarray`
+            Deflection in arcsec, within ~5e-6 arcsec of `deflection_arcsec`.
+        """
+        return self._near_far.evaluate("d", x, y, self._weights(z_source), progress=progress)
+
+    def hessian_grid_arcsec(self, x, y, *, z_source, progress=False):
+        """Second derivatives at many positions, near/far split; ``(3,) + x.shape``.
+
+        Parameters are those of `deflection_grid_arcsec`; the result is within
+        ~2e-7 of `hessian_arcsec`.
+        """
+        return self._near_far.evaluate("h", x, y, self._weights(z_source), progress=progress)
 
 
 _KINDS = {

@@ -361,3 +361,11 @@ def test_bad_inputs(toy, members_table):
         critical_lines_windowed(sis, members_table[:0], z_source=2.0)
     with pytest.raises(InputError, match="positions|columns"):
         critical_lines_windowed(sis, Table({"id": [1]}), z_source=2.0)
+
+
+def test_progress_bars_do_not_change_results(toy, members_table, capsys):
+    cluster = toy.make_cluster()
+    quiet = critical_lines_windowed(cluster, members_table, z_source=toy.z_ref)
+    shown = critical_lines_windowed(cluster, members_table, z_source=toy.z_ref, progress=True)
+    assert_allclose(shown["theta_e"].value, quiet["theta_e"].value)
+    assert "member windows" in capsys.readouterr().err

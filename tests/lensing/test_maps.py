@@ -8,6 +8,7 @@ from numpy.testing import assert_allclose
 from ggsltools.exceptions import InputError
 from ggsltools.lensing.maps import (
     MAP_QUANTITIES,
+    deflection_on_grid,
     derive_quantity,
     grid_coordinates,
     hessian_on_grid,
@@ -135,6 +136,50 @@ def test_grid_hook_is_used(sis, grid, toy):
         hessian_on_grid(sis, grid, z_source=toy.z_ref),
     )
     assert calls == [(80, 80)]
+
+
+def test_deflection_on_grid_uses_chunks_or_the_grid_method(sis, grid, toy):
+    x, y = grid_coordinates(sis, grid)
+    expected = sis.deflection_arcsec(x, y, z_source=toy.z_ref)
+    assert_allclose(deflection_on_grid(sis, grid, z_source=toy.z_ref, progress=True), expected)
+    calls = []
+
+    class Hooked(type(sis)):
+        def deflection_grid_arcsec(self, x, y, *, z_source, progress=False):
+            calls.append((x.shape, progress))
+            return self.deflection_arcsec(x, y, z_source=z_source)
+
+    hooked = Hooked(sis.components)
+    assert_allclose(deflection_on_grid(hooked, grid, z_source=toy.z_ref), expected)
+    assert_allclose(deflection_on_grid(hooked, grid, z_source=toy.z_ref, progress=True), expected)
+    assert calls == [((80, 80), False), ((80, 80), True)]
+    with pytest.raises(InputError):
+        deflection_on_grid(sis, grid, z_source=0.1)
+
+
+def test_lenstool_maps_through_the_near_far_split(toy):
+    import warnings
+    from pathlib import Path
+
+    from ggsltools.exceptions import ModelFormatWarning
+    from ggsltools.plugins.lenstool import LensToolParModel
+
+    path = Path(__file__).parent.parent / "data" / "lenstool" / "A2744" / "best.par"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ModelFormatWarning)
+        model = LensToolParModel.read(path)
+    grid = tangent_plane_grid(model.center, size=6 * u.arcsec, pixel_scale=0.1 * u.arcsec)
+    x, y = grid_coordinates(model, grid)
+    assert_allclose(
+        deflection_on_grid(model, grid, z_source=2.0),
+        model.deflection_arcsec(x, y, z_source=2.0),
+        atol=1e-5,
+    )
+    assert_allclose(
+        hessian_on_grid(model, grid, z_source=2.0, progress=True),
+        model.hessian_arcsec(x, y, z_source=2.0),
+        atol=5e-7,
+    )
 
 
 def test_source_redshift_scaling(sis, grid, toy):

@@ -6,6 +6,7 @@ from pathlib import Path
 import astropy.units as u
 import numpy as np
 import pytest
+from astropy.coordinates import SkyCoord
 
 from ggsltools.exceptions import InputError, ModelFormatWarning
 from ggsltools.plugins.lenstool import AnalyticLensModel, LensToolParModel
@@ -81,3 +82,158 @@ def test_analytic_bad_component():
         AnalyticLensModel([{"kind": "blob"}], z_lens=0.3)
     with pytest.raises(InputError, match="not an angle"):
         AnalyticLensModel([{"kind": "sis", "theta_e": 1 * u.km}], z_lens=0.3)
+
+
+# ---------------------------------------------------------------- near/far split
+
+
+def _lambda_t(h):
+    kappa = 0.5 * (h[0] + h[2])
+    return 1.0 - kappa - np.hypot(0.5 * (h[0] - h[2]), h[1])
+
+
+def test_grid_methods_match_exact_sums(a2744):
+    # A grid across the core, offset from the lattice, and scattered positions.
+    axis = np.arange(-60, 60) * 0.07 + 0.013
+    x, y = np.meshgrid(axis + 3.0, axis - 2.0)
+    h_fast = a2744.hessian_grid_arcsec(x, y, z_source=2.0)
+    h_exact = a2744.hessian_arcsec(x, y, z_source=2.0)
+    np.testing.assert_allclose(h_fast, h_exact, rtol=0, atol=5e-7)
+    np.testing.assert_allclose(_lambda_t(h_fast), _lambda_t(h_exact), rtol=0, atol=1e-6)
+    a_fast = a2744.deflection_grid_arcsec(x, y, z_source=2.0)
+    a_exact = a2744.deflection_arcsec(x, y, z_source=2.0)
+    np.testing.assert_allclose(a_fast, a_exact, rtol=0, atol=1e-5)
+    rng = np.random.default_rng(3)
+    px, py = rng.uniform(-50, 50, 300), rng.uniform(-50, 50, 300)
+    np.testing.assert_allclose(
+        a2744.hessian_grid_arcsec(px, py, z_source=3.0),
+        a2744.hessian_arcsec(px, py, z_source=3.0),
+        rtol=0,
+        atol=5e-7,
+    )
+
+
+def test_grid_methods_memory_is_bounded(a2744):
+    import tracemalloc
+
+    axis = np.arange(-200, 200) * 0.06
+    x, y = np.meshgrid(axis, axis)
+    model = LensToolParModel(a2744.parsed)
+    tracemalloc.start()
+    h = model.hessian_grid_arcsec(x, y, z_source=2.0)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    # An array of potentials x pixels would take 258 x 160000 x 8 bytes = 330 MB.
+    assert peak < 3 * h.nbytes + 20 * 2**20
+
+
+def test_grid_methods_rescale_with_redshift(a2744):
+    axis = np.linspace(-3, 3, 40)
+    x, y = np.meshgrid(axis, axis)
+    h2 = a2744.hessian_grid_arcsec(x, y, z_source=2.0)
+    h4 = a2744.hessian_grid_arcsec(x, y, z_source=4.0)
+    ratio = a2744.distance_ratio(4.0) / a2744.distance_ratio(2.0)
+    np.testing.assert_allclose(h4, h2 * ratio, rtol=1e-12, atol=1e-15)
+
+
+def test_members_are_the_galaxy_scale_potentials(a2744):
+    from ggsltools.lensing.maps import sky_to_model
+
+    members = a2744.members()
+    assert len(members) == 250
+    assert not {"O1", "O2", "NW", "S1", "S4"} & set(members["id"])
+    assert np.all(members["r_cut"] <= 100 * u.arcsec)
+    x, y = sky_to_model(a2744, SkyCoord(members["ra"], members["dec"]))
+    np.testing.assert_allclose(x.value, members["x"].value, atol=1e-6)
+    np.testing.assert_allclose(y.value, members["y"].value, atol=1e-6)
+    assert len(a2744.members(max_cut=1000 * u.arcsec)) > len(members)
+    with pytest.raises(InputError, match="max_core"):
+        a2744.members(max_core=-1 * u.arcsec)
+
+
+@pytest.mark.parametrize(
+    ("path", "n_potentials", "n_members"),
+    [
+        ("A2744/best.par", 258, 250),
+        ("AS1063/best.par", 264, 261),
+        ("M1149/best.par", 237, 230),
+        ("M1931/m1931.par", 201, 198),
+    ],
+)
+def test_real_cluster_models_parse(path, n_potentials, n_members):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ModelFormatWarning)
+        model = LensToolParModel.read(DATA / path)
+    assert len(model.potentials) == n_potentials
+    assert len(model.members()) == n_members
+    h = model.hessian_grid_arcsec(np.array([10.0, -20.0]), np.array([5.0, 30.0]), z_source=2.0)
+    assert np.all(np.isfinite(h))
+
+
+# ------------------------------------------------ secondary lines of real models
+
+
+class _ExactOnly(LensToolParModel):
+    """The same model without the near/far grid methods: every sum is exact."""
+
+    deflection_grid_arcsec = None
+    hessian_grid_arcsec = None
+    grid_methods_take_points = False
+
+
+def _read(path):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ModelFormatWarning)
+        return LensToolParModel.read(DATA / path)
+
+
+def test_windowed_lines_with_near_far_split_match_exact_sums():
+    from dataclasses import replace
+
+    from ggsltools.lensing.critical import critical_lines_windowed
+
+    model = _read("M1149/best.par")
+    members = model.members()
+    members.sort("mag")
+    chosen = members[members["id"] == "706.0"]
+    # The cluster halos and the potentials within 30" of the member, so that the
+    # exact sums stay cheap.
+    pots = model.potentials
+    distance = np.hypot(pots["x"] - chosen["x"][0], pots["y"] - chosen["y"][0])
+    keep = (np.asarray(pots["mag"]) == 0) | (distance < 30 * u.arcsec)
+    parsed = replace(model.parsed, potentials=pots[keep])
+    fast = critical_lines_windowed(
+        LensToolParModel(parsed), chosen, z_source=2.0, kinds=["tangential"]
+    )
+    exact = critical_lines_windowed(_ExactOnly(parsed), chosen, z_source=2.0, kinds=["tangential"])
+    assert len(fast) == len(exact) >= 1
+    np.testing.assert_allclose(fast["theta_e"].value, exact["theta_e"].value, rtol=1e-6)
+    np.testing.assert_allclose(fast["caustic_area"].value, exact["caustic_area"].value, rtol=1e-4)
+
+
+def test_secondary_lines_of_a_real_cluster_model():
+    from ggsltools.lensing.critical import critical_lines_windowed, select_secondary
+
+    model = _read("M1149/best.par")
+    members = model.members()
+    members.sort("mag")
+    lines = critical_lines_windowed(model, members[:8], z_source=2.0, kinds=["tangential"])
+    secondary = select_secondary(lines)
+    assert len(secondary) >= 3
+    assert np.all((secondary["theta_e"] > 0.2 * u.arcsec) & (secondary["theta_e"] < 3.5 * u.arcsec))
+    assert set(secondary["member"]) & set(members["id"][:8])
+    # The brightest member sits in the primary critical region.
+    assert "30.0" in lines.meta["unresolved_members"]
+
+
+@pytest.mark.slow
+def test_all_secondary_lines_of_abell_2744(a2744):
+    from ggsltools.lensing.critical import critical_lines_windowed, select_secondary
+
+    lines = critical_lines_windowed(a2744, a2744.members(), z_source=2.0, kinds=["tangential"])
+    secondary = select_secondary(lines)
+    assert len(secondary) > 100
+    theta = secondary["theta_e"].to_value(u.arcsec)
+    assert theta.max() < 3.5 and np.median(theta) > 0.3
+    assert np.all(secondary["member"] != "")
+    assert len(lines.meta["unresolved_members"]) > 20
