@@ -162,11 +162,19 @@ def _run_maps(args):
         raise InputError(f"{args.model[0]} has no champ section: give the grid with --field")
     if kind == "dpl":
         paths = write_deflection_maps(
-            model, *args.output, z_source=z, npix=npix, overwrite=args.overwrite, **champ
+            model,
+            *args.output,
+            z_source=z,
+            npix=npix,
+            overwrite=args.overwrite,
+            progress=True,
+            **champ,
         )
     else:
         mode = mode if mode is not None else 1
-        nddata = lenstool_map(model, kind=kind, mode=mode, npix=npix, z=z, champ=champ)
+        nddata = lenstool_map(
+            model, kind=kind, mode=mode, npix=npix, z=z, champ=champ, progress=True
+        )
         paths = [write_lenstool_fits(nddata, args.output[0], overwrite=args.overwrite)]
     for path in paths:
         print(f"wrote {path}")
@@ -231,6 +239,17 @@ def _read_members(path):
         raise InputError(f"cannot read member catalogue {path}: {exc}") from None
 
 
+def _members_for(args, model):
+    """The member catalogue given, or else the model's own galaxy-scale potentials."""
+    if args.members is not None:
+        return _read_members(args.members)
+    if hasattr(model, "members"):
+        members = model.members()
+        log.info("using the %d member potentials of the model as members", len(members))
+        return members
+    return None
+
+
 def _arcsec(value):
     import astropy.units as u
 
@@ -252,7 +271,11 @@ def _add_critical_lines(subparsers):
     )
     _add_model_arguments(parser)
     parser.add_argument("--z-source", type=float, required=True, help="source redshift")
-    parser.add_argument("--members", help="cluster-member catalogue (RA/Dec columns)")
+    parser.add_argument(
+        "--members",
+        help="cluster-member catalogue (RA/Dec columns); default for LensTool models: "
+        "their member potentials",
+    )
     parser.add_argument(
         "--size", type=float, default=200.0, help="side of the field, arcsec (default 200)"
     )
@@ -283,8 +306,9 @@ def _run_critical_lines(args):
         z_source=args.z_source,
         size=_arcsec(args.size),
         pixel_scale=_arcsec(args.pixel_scale),
-        members=_read_members(args.members),
+        members=_members_for(args, model),
         member_pixel_scale=_arcsec(args.member_pixel_scale),
+        progress=True,
     )
     write_lines(lines, args.output, overwrite=args.overwrite)
     n_secondary = int((lines["classification"] == "secondary").sum())
@@ -310,7 +334,11 @@ def _add_cross_section(subparsers):
     parser.add_argument("--z-min", type=float, required=True, help="smallest source redshift")
     parser.add_argument("--z-max", type=float, required=True, help="largest source redshift")
     parser.add_argument("--n-z", type=int, default=10, help="number of redshifts (default 10)")
-    parser.add_argument("--members", help="cluster-member catalogue (RA/Dec columns)")
+    parser.add_argument(
+        "--members",
+        help="cluster-member catalogue (RA/Dec columns); default for LensTool models: "
+        "their member potentials",
+    )
     parser.add_argument(
         "--size", type=float, default=200.0, help="side of the grid without members, arcsec"
     )
@@ -334,7 +362,7 @@ def _run_cross_section(args):
             f"need --z-max > --z-min and --n-z >= 1, got {args.z_min}, {args.z_max}, {args.n_z}"
         )
     model = _read_model(args)
-    members = _read_members(args.members)
+    members = _members_for(args, model)
     grid = None
     if members is None:
         grid = tangent_plane_grid(
@@ -346,6 +374,7 @@ def _run_cross_section(args):
         members=members,
         grid=grid,
         pixel_scale=_arcsec(args.pixel_scale),
+        progress=True,
     )
     table.write(args.output, format="ascii.ecsv", overwrite=args.overwrite)
     print(f"wrote {args.output}")
@@ -486,10 +515,12 @@ def _add_inject(subparsers):
     parser.add_argument(
         "--psfs", nargs="+", required=True, metavar="BAND=PATH", help="PSF of each band"
     )
-    lines = parser.add_mutually_exclusive_group(required=True)
+    lines = parser.add_mutually_exclusive_group()
     lines.add_argument("--lines", help="critical-line table (from critical-lines)")
     lines.add_argument(
-        "--members", help="member catalogue: find the critical lines around these members"
+        "--members",
+        help="member catalogue: find the critical lines around these members (default "
+        "for LensTool models: their member potentials)",
     )
     parser.add_argument(
         "--z-lines",

@@ -15,6 +15,7 @@ from astropy.wcs import WCS
 
 from ..exceptions import InputError
 from .lenstool import LENSTOOL_CONSTANTS, dimensionless_distance, sum_hessian
+from .maps import hessian_at
 
 __all__ = ["lenstool_grid", "lenstool_map", "write_lenstool_fits", "MASS_UNITS"]
 
@@ -80,7 +81,7 @@ def _parsed(model):
     )
 
 
-def lenstool_map(model, *, kind, mode, npix, z, champ=None):
+def lenstool_map(model, *, kind, mode, npix, z, champ=None, progress=False):
     """Compute one LensTool runmode map.
 
     Parameters
@@ -104,6 +105,8 @@ def lenstool_map(model, *, kind, mode, npix, z, champ=None):
     champ : dict, optional
         Field (``xmin``, ``xmax``, ``ymin``, ``ymax``, in arcsec); the ``.par``
         file's ``champ`` by default.
+    progress : bool, optional
+        Show a progress bar while ``ampli`` maps are computed.
 
     Returns
     -------
@@ -160,7 +163,7 @@ def lenstool_map(model, *, kind, mode, npix, z, champ=None):
     elif kind == "ampli":
         if mode not in (1, 5, 6):
             raise InputError(f"ampli mode {mode} unknown (1 = 1/mu, 5 = kappa, 6 = gamma)")
-        h = model.hessian_arcsec(xx, yy, z_source=z)
+        h = hessian_at(model, xx, yy, z_source=z, progress=progress)
         kappa = 0.5 * (h[0] + h[2])
         gamma = np.hypot(0.5 * (h[0] - h[2]), h[1])
         data = {1: (1 - kappa) ** 2 - gamma**2, 5: kappa, 6: gamma}[mode]

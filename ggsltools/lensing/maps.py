@@ -43,6 +43,8 @@ __all__ = [
     "grid_coordinates",
     "hessian_on_grid",
     "deflection_on_grid",
+    "deflection_at",
+    "hessian_at",
     "derive_quantity",
     "lensing_maps",
 ]
@@ -396,6 +398,60 @@ def deflection_on_grid(model, grid, *, z_source, progress=False):
     z_source = _check_z_source(model, z_source)
     x, y = grid_coordinates(model, grid)
     return _evaluate_at(model, "deflection", x, y, z_source, progress=progress)
+
+
+def deflection_at(model, x, y, *, z_source, progress=False):
+    """Deflection of a model at many positions that fill a region densely.
+
+    Uses the model's ``deflection_grid_arcsec`` when it has one (LensTool models
+    evaluate grids with a near/far split of their potentials), otherwise
+    ``deflection_arcsec`` in chunks of bounded memory.
+
+    Parameters
+    ----------
+    model : `~ggsltools.interfaces.LensModel`
+        The lens model.
+    x, y : `~numpy.ndarray`
+        Positions in the model's frame, in arcsec, of one shape (a grid, say).
+    z_source : float
+        Source redshift, larger than the lens redshift.
+    progress : bool, optional
+        Show a progress bar.
+
+    Returns
+    -------
+    alpha : `~numpy.ndarray`
+        Shape ``(2,) + x.shape``, in arcsec.
+    """
+    _check_z_source(model, z_source)
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    return _evaluate_at(model, "deflection", x, y, float(z_source), progress=progress)
+
+
+def hessian_at(model, x, y, *, z_source, progress=False):
+    """Second derivatives of a model's potential at many positions (see `deflection_at`).
+
+    Parameters
+    ----------
+    model : `~ggsltools.interfaces.LensModel`
+        The lens model.
+    x, y : `~numpy.ndarray`
+        Positions in the model's frame, in arcsec, of one shape.
+    z_source : float
+        Source redshift, larger than the lens redshift.
+    progress : bool, optional
+        Show a progress bar.
+
+    Returns
+    -------
+    hessian : `~numpy.ndarray`
+        Shape ``(3,) + x.shape``: psi_xx, psi_xy, psi_yy.
+    """
+    _check_z_source(model, z_source)
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    return _evaluate_at(model, "hessian", x, y, float(z_source), progress=progress)
 
 
 def _hessian_at(model, x, y, z_source, *, progress=False):

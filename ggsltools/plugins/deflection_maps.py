@@ -35,7 +35,7 @@ from scipy import ndimage
 from ..cosmology import DEFAULT_COSMOLOGY
 from ..exceptions import InputError, ModelFormatError, ModelFormatWarning
 from ..interfaces import LensModel
-from ..lensing.maps import sky_to_model
+from ..lensing.maps import deflection_at, sky_to_model
 
 __all__ = [
     "DeflectionMapModel",
@@ -823,6 +823,7 @@ def write_deflection_maps(
     ymax,
     dtype=np.float32,
     overwrite=False,
+    progress=False,
 ):
     """Write a lens model's deflection maps as LensTool's ``dpl`` runmode does.
 
@@ -851,6 +852,8 @@ def write_deflection_maps(
         Data type of the images; LensTool writes float32.
     overwrite : bool, optional
         Replace existing files.
+    progress : bool, optional
+        Show a progress bar while the deflections are computed.
 
     Returns
     -------
@@ -884,7 +887,7 @@ def write_deflection_maps(
     xs = xmin + dx * np.arange(npix)
     ys = ymin + dy * np.arange(npix)
     gx, gy = np.meshgrid(xs, ys)
-    alpha = model.deflection_arcsec(gx, gy, z_source=float(z_source))
+    alpha = deflection_at(model, gx, gy, z_source=float(z_source), progress=progress)
 
     header = wcs.to_header()
     header["BUNIT"] = ("arcsec", "deflection along the pixel axis")
