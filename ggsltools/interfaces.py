@@ -71,6 +71,17 @@ class LensModel(abc.ABC):
     InputError
         If ``z_lens`` is not a finite non-negative number or ``center`` is not a
         single sky position.
+
+    Notes
+    -----
+    A plugin may also provide faster evaluations for many positions that fill a
+    region densely (a map, a critical-line window):
+    ``deflection_grid_arcsec(x, y, *, z_source, progress=False)`` and
+    ``hessian_grid_arcsec(x, y, *, z_source, progress=False)``, with the shapes of
+    `deflection_arcsec` and `hessian_arcsec`. `ggsltools.lensing.maps` uses them
+    when they exist; a class attribute ``grid_methods_take_points = True`` says
+    that they are accurate at arbitrary positions too (critical-line vertices,
+    caustics).
     """
 
     #: Short description shown by ``ggsltools plugins``.
