@@ -26,6 +26,7 @@ from astropy.table import QTable
 from .cosmology import DEFAULT_COSMOLOGY, distance_ratio
 from .exceptions import InputError
 from .imaging.cutouts import extract_cutouts
+from .units import to_arcsec
 
 __all__ = [
     "Classifier",
@@ -35,16 +36,6 @@ __all__ = [
     "SourcePopulation",
     "Trainer",
 ]
-
-
-def _as_arcsec(value, name):
-    """Return ``value`` as a float64 array in arcsec (plain numbers are arcsec)."""
-    if isinstance(value, u.Quantity):
-        try:
-            return value.to_value(u.arcsec).astype(float, copy=False)
-        except u.UnitConversionError:
-            raise InputError(f"{name} must be an angle, got a quantity in {value.unit}") from None
-    return np.asarray(value, dtype=float)
 
 
 class LensModel(abc.ABC):
@@ -195,8 +186,8 @@ class LensModel(abc.ABC):
         alpha : `~astropy.units.Quantity`
             Shape ``(2,) + x.shape``, in arcsec.
         """
-        xa = _as_arcsec(x, "x")
-        ya = _as_arcsec(y, "y")
+        xa = to_arcsec(x, name="x")
+        ya = to_arcsec(y, name="y")
         if xa.shape != ya.shape:
             raise InputError(f"x and y have different shapes: {xa.shape} and {ya.shape}")
         self.distance_ratio(z_source)

@@ -29,6 +29,7 @@ from astropy.wcs import WCS, FITSFixedWarning
 from scipy.interpolate import CubicSpline
 
 from ..exceptions import InputError
+from ..units import to_arcsec
 
 __all__ = [
     "make_psf",
@@ -41,17 +42,6 @@ __all__ = [
     "find_psf_stars",
     "build_epsf",
 ]
-
-
-def _arcsec(value, *, name):
-    """A pixel scale in arcsec (float) from a Quantity or a plain number of arcsec."""
-    try:
-        scale = u.Quantity(value, u.arcsec).to_value(u.arcsec)
-    except (u.UnitsError, TypeError, ValueError) as err:
-        raise InputError(f"{name}={value!r} is not an angle (or a number of arcsec)") from err
-    if np.ndim(scale) != 0 or not np.isfinite(scale) or scale <= 0:
-        raise InputError(f"{name}={value!r} must be a positive angle")
-    return float(scale)
 
 
 def _psf_name(psf, name):
@@ -147,7 +137,7 @@ def make_psf(data, *, pixel_scale, band=None, origin="array", normalise=True):
         not a positive angle.
     """
     name = band if band is not None else origin
-    scale = _arcsec(pixel_scale, name=f"pixel_scale of PSF {name}")
+    scale = to_arcsec(pixel_scale, scalar=True, positive=True, name=f"pixel_scale of PSF {name}")
     array = np.array(data, dtype=np.float64)
     check_psf(array, name=name)
     if normalise:
@@ -179,7 +169,7 @@ def psf_pixel_scale(psf, *, name=None):
     meta = psf.meta if isinstance(psf, NDData) else None
     if not meta or meta.get("pixel_scale") is None:
         raise InputError(f"PSF {_psf_name(psf, name)}: has no meta['pixel_scale']")
-    return _arcsec(meta["pixel_scale"], name="pixel_scale") * u.arcsec
+    return to_arcsec(meta["pixel_scale"], scalar=True, positive=True, name="pixel_scale") * u.arcsec
 
 
 def normalise_psf(psf, *, name=None):
@@ -275,7 +265,9 @@ def read_psf(path, *, pixel_scale=None, hdu=0, band=None, normalise=True, recent
     if band is None:
         band = header.get("FILTER")
     if recentre:
-        scale = _arcsec(pixel_scale, name=f"pixel_scale of PSF {path}")
+        scale = to_arcsec(
+            pixel_scale, scalar=True, positive=True, name=f"pixel_scale of PSF {path}"
+        )
         data = _resample(np.squeeze(data), name=path, old=scale, new=scale, size=None)
     return make_psf(
         np.squeeze(data), pixel_scale=pixel_scale, band=band, origin=path, normalise=normalise
@@ -403,8 +395,8 @@ def resample_psf(psf, *, to_scale, from_scale=None, size=None, recentre=True):
     name = _psf_name(psf, None)
     if from_scale is None:
         from_scale = psf_pixel_scale(psf)
-    old = _arcsec(from_scale, name=f"from_scale of PSF {name}")
-    new = _arcsec(to_scale, name=f"to_scale of PSF {name}")
+    old = to_arcsec(from_scale, scalar=True, positive=True, name=f"from_scale of PSF {name}")
+    new = to_arcsec(to_scale, scalar=True, positive=True, name=f"to_scale of PSF {name}")
     data = psf.data if isinstance(psf, NDData) else psf
     resampled = _resample(data, name=name, old=old, new=new, size=size, recentre=recentre)
     meta = dict(psf.meta or {}) if isinstance(psf, NDData) else {"band": None}

@@ -32,6 +32,7 @@ from scipy.ndimage import map_coordinates
 
 from ..catalog import sky_positions
 from ..exceptions import InputError
+from ..units import to_arcsec
 from .maps import (
     _hessian_at,
     _model_to_radec,
@@ -92,22 +93,6 @@ def _check_refine(refine):
     if int(refine) != refine or refine < 0:
         raise InputError(f"refine={refine} must be a number of Newton steps >= 0")
     return int(refine)
-
-
-def _arcsec(value, name, *, positive=True, finite=True):
-    """A scalar angle as a float in arcsec (plain numbers are arcsec)."""
-    if isinstance(value, u.Quantity):
-        try:
-            value = value.to_value(u.arcsec)
-        except u.UnitConversionError:
-            raise InputError(f"{name}={value} must be an angle") from None
-    value = float(value)
-    if np.isnan(value) or (finite and np.isinf(value)) or value < 0 or (positive and value == 0):
-        qualifier = "positive" if positive else "non-negative"
-        raise InputError(
-            f"{name}={value} arcsec must be {qualifier}" + (" and finite" if finite else "")
-        )
-    return value
 
 
 # ------------------------------------------------------------ array machinery
@@ -815,9 +800,9 @@ def _windowed_tables(
     progress=False,
 ):
     """Member-assigned line tables of a windowed search, one per source redshift."""
-    window = _arcsec(window_size, "window_size")
-    max_window = _arcsec(max_window_size, "max_window_size")
-    scale = _arcsec(pixel_scale, "pixel_scale")
+    window = to_arcsec(window_size, name="window_size", scalar=True, positive=True)
+    max_window = to_arcsec(max_window_size, name="max_window_size", scalar=True, positive=True)
+    scale = to_arcsec(pixel_scale, name="pixel_scale", scalar=True, positive=True)
     if int(margin) != margin or margin < 1 or 2 * margin >= window / scale:
         raise InputError(
             f"margin={margin} must be a whole number of pixels >= 1 that leaves room "
@@ -1067,7 +1052,7 @@ def classify_lines(
     lines : `~astropy.table.QTable`
         A copy with the ``classification`` column set.
     """
-    theta_min = _arcsec(primary_theta_min, "primary_theta_min")
+    theta_min = to_arcsec(primary_theta_min, name="primary_theta_min", scalar=True, positive=True)
     if int(primary_min_members) != primary_min_members or primary_min_members < 1:
         raise InputError(f"primary_min_members={primary_min_members} must be an integer >= 1")
     if cluster_center is None:
@@ -1120,8 +1105,8 @@ def select_secondary(
     InputError
         If the range is empty or ``kind`` is unknown.
     """
-    low = _arcsec(theta_min, "theta_min", positive=False)
-    high = _arcsec(theta_max, "theta_max", finite=False)
+    low = to_arcsec(theta_min, name="theta_min", scalar=True, nonnegative=True)
+    high = to_arcsec(theta_max, name="theta_max", scalar=True, positive=True, finite=False)
     if not low < high:
         raise InputError(f"theta_min={low} arcsec must be smaller than theta_max={high} arcsec")
     _check_kinds([kind])

@@ -20,8 +20,8 @@ from astropy.table import QTable
 from scipy.integrate import trapezoid
 
 from ..exceptions import InputError
+from ..units import to_arcsec
 from .critical import (
-    _arcsec,
     _caustic_polygon,
     _check_refine,
     _grid_tables,
@@ -174,8 +174,12 @@ def cross_section(
             "z_lens": model.z_lens,
             "model": repr(model),
             "region_area_arcsec2": float(area),
-            "theta_min_arcsec": _arcsec(theta_min, "theta_min", positive=False),
-            "theta_max_arcsec": _arcsec(theta_max, "theta_max", finite=False),
+            "theta_min_arcsec": to_arcsec(
+                theta_min, name="theta_min", scalar=True, nonnegative=True
+            ),
+            "theta_max_arcsec": to_arcsec(
+                theta_max, name="theta_max", scalar=True, positive=True, finite=False
+            ),
             "definition": "P_GGSL(z_s) = secondary caustic area / region area "
             "(Meneghetti et al. 2020, 2022)",
         }

@@ -31,6 +31,7 @@ from astropy.nddata import Cutout2D, NDData
 from astropy.wcs import WCS
 
 from ..exceptions import InputError
+from ..units import to_arcsec
 
 __all__ = [
     "MAP_QUANTITIES",
@@ -65,19 +66,6 @@ MAP_QUANTITIES = {
 _CHUNK_PIXELS = 262144
 
 
-def _angle_arcsec(value, name):
-    """Return a positive angle as a float in arcsec (plain numbers are arcsec)."""
-    if isinstance(value, u.Quantity):
-        try:
-            value = value.to_value(u.arcsec)
-        except u.UnitConversionError:
-            raise InputError(f"{name}={value} must be an angle") from None
-    value = np.asarray(value, dtype=float)
-    if not np.all(np.isfinite(value)) or np.any(value <= 0):
-        raise InputError(f"{name}={value} must be positive and finite")
-    return value
-
-
 def tangent_plane_grid(center, *, size, pixel_scale):
     """A gnomonic (TAN) pixel grid centred on a sky position, North up, East left.
 
@@ -104,8 +92,8 @@ def tangent_plane_grid(center, *, size, pixel_scale):
     """
     if not isinstance(center, SkyCoord) or not center.isscalar:
         raise InputError(f"center={center!r} must be a single SkyCoord")
-    scale = float(_angle_arcsec(pixel_scale, "pixel_scale"))
-    sides = np.broadcast_to(_angle_arcsec(size, "size"), (2,))
+    scale = to_arcsec(pixel_scale, name="pixel_scale", scalar=True, positive=True)
+    sides = np.broadcast_to(to_arcsec(size, name="size", positive=True), (2,))
     ny, nx = (max(int(round(side / scale)), 2) for side in sides)
     icrs = center.icrs
     wcs = WCS(naxis=2)
@@ -218,20 +206,10 @@ def model_to_sky(model, x, y):
     coord : `~astropy.coordinates.SkyCoord`
         ICRS positions, of the shape of ``x``.
     """
-    x = _as_arcsec_array(x, "x")
-    y = _as_arcsec_array(y, "y")
+    x = to_arcsec(x, name="x", finite=False)
+    y = to_arcsec(y, name="y", finite=False)
     ra, dec = _model_to_radec(x, y, model.center)
     return SkyCoord(ra * u.deg, dec * u.deg, frame="icrs")
-
-
-def _as_arcsec_array(value, name):
-    """Return an angle array in arcsec (plain numbers are arcsec)."""
-    if isinstance(value, u.Quantity):
-        try:
-            return value.to_value(u.arcsec)
-        except u.UnitConversionError:
-            raise InputError(f"{name} must be an angle, got {value.unit}") from None
-    return np.asarray(value, dtype=float)
 
 
 def _wcs_radec(wcs):

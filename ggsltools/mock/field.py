@@ -106,6 +106,7 @@ from ..sources.counts import NumberCounts
 from ..sources.sampling import sample_sources
 from ..sources.sersic import sersic_profile
 from ..staging import staged_files
+from ..units import to_arcsec
 from .cluster import MockCluster, _check_name, _file_names, make_cluster, write_lenstool
 
 __all__ = [
@@ -287,8 +288,8 @@ def moffat_psf(fwhm, *, pixel_scale, beta=_MOFFAT_BETA, size=None, band=None):
     InputError
         If a value is not positive or ``size`` is not a positive odd integer.
     """
-    fwhm = _angle(fwhm, "fwhm")
-    scale = _angle(pixel_scale, "pixel_scale")
+    fwhm = to_arcsec(fwhm, name="fwhm", scalar=True, positive=True)
+    scale = to_arcsec(pixel_scale, name="pixel_scale", scalar=True, positive=True)
     beta = float(beta)
     if not beta > 1:
         raise InputError(f"beta={beta} must be larger than 1")
@@ -309,16 +310,6 @@ def moffat_psf(fwhm, *, pixel_scale, beta=_MOFFAT_BETA, size=None, band=None):
         band=band,
         origin=f"Moffat FWHM {fwhm:g} arcsec, beta {beta:g}",
     )
-
-
-def _angle(value, name):
-    try:
-        value = u.Quantity(value, u.arcsec).to_value(u.arcsec)
-    except (u.UnitsError, TypeError, ValueError):
-        raise InputError(f"{name}={value!r} must be an angle") from None
-    if np.ndim(value) != 0 or not np.isfinite(value) or value <= 0:
-        raise InputError(f"{name}={value!r} must be a positive angle")
-    return float(value)
 
 
 def _photflam(zeropoint, photplam):
@@ -639,7 +630,7 @@ def make_field(
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
         raise InputError(f"seed={seed!r} must be a non-negative integer")
     bands = _bands(bands)
-    scale = _angle(pixel_scale, "pixel_scale")
+    scale = to_arcsec(pixel_scale, name="pixel_scale", scalar=True, positive=True)
     shape = _shape(size, scale, cluster.champ)
     if isinstance(n_interlopers, bool) or int(n_interlopers) != n_interlopers or n_interlopers < 0:
         raise InputError(f"n_interlopers={n_interlopers!r} must be a non-negative integer")

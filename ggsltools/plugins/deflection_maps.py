@@ -36,6 +36,7 @@ from ..cosmology import DEFAULT_COSMOLOGY
 from ..exceptions import InputError, ModelFormatError, ModelFormatWarning
 from ..interfaces import LensModel
 from ..lensing.maps import deflection_at, sky_to_model
+from ..units import to_arcsec
 
 __all__ = [
     "DeflectionMapModel",
@@ -62,19 +63,6 @@ _EDGE_TOLERANCE_PIX = 1e-9
 # Two maps share a grid when the pixel positions of the corners and the centre of
 # one, seen through the WCS of the other, agree to this many pixels.
 _WCS_TOLERANCE_PIX = 1e-3
-
-
-def _angle_arcsec(value, name):
-    """A scalar angle as float arcsec (plain numbers are arcsec)."""
-    if isinstance(value, u.Quantity):
-        try:
-            value = value.to_value(u.arcsec)
-        except u.UnitConversionError:
-            raise InputError(f"{name} must be an angle, got a quantity in {value.unit}") from None
-    value = float(value)
-    if not math.isfinite(value):
-        raise InputError(f"{name}={value} must be finite")
-    return value
 
 
 def _check_choice(value, name, choices):
@@ -371,7 +359,9 @@ class DeflectionMapModel(LensModel):
             if pixel_scale is None:
                 to_frame = self._jac
             else:
-                to_frame = self._unit_axes() * _angle_arcsec(pixel_scale, "pixel_scale")
+                to_frame = self._unit_axes() * to_arcsec(
+                    pixel_scale, name="pixel_scale", scalar=True
+                )
         else:
             if pixel_scale is not None:
                 raise InputError(f"{self._name}: pixel_scale is only used with units='pixel'")
@@ -871,8 +861,14 @@ def write_deflection_maps(
     if isinstance(npix, bool) or int(npix) != npix or npix < 2:
         raise InputError(f"npix={npix} must be an integer >= 2")
     npix = int(npix)
-    xmin, xmax = _angle_arcsec(xmin, "xmin"), _angle_arcsec(xmax, "xmax")
-    ymin, ymax = _angle_arcsec(ymin, "ymin"), _angle_arcsec(ymax, "ymax")
+    xmin, xmax = (
+        to_arcsec(xmin, name="xmin", scalar=True),
+        to_arcsec(xmax, name="xmax", scalar=True),
+    )
+    ymin, ymax = (
+        to_arcsec(ymin, name="ymin", scalar=True),
+        to_arcsec(ymax, name="ymax", scalar=True),
+    )
     wcs = lenstool_grid_wcs(
         model.center, shape=(npix, npix), xmin=xmin, xmax=xmax, ymin=ymin, ymax=ymax
     )
@@ -949,8 +945,14 @@ def lenstool_grid_wcs(center, *, shape, xmin, xmax, ymin, ymax):
     ny, nx = (int(n) for n in shape)
     if min(nx, ny) < 2:
         raise InputError(f"shape={shape} must have at least 2 nodes along each axis")
-    xmin, xmax = _angle_arcsec(xmin, "xmin"), _angle_arcsec(xmax, "xmax")
-    ymin, ymax = _angle_arcsec(ymin, "ymin"), _angle_arcsec(ymax, "ymax")
+    xmin, xmax = (
+        to_arcsec(xmin, name="xmin", scalar=True),
+        to_arcsec(xmax, name="xmax", scalar=True),
+    )
+    ymin, ymax = (
+        to_arcsec(ymin, name="ymin", scalar=True),
+        to_arcsec(ymax, name="ymax", scalar=True),
+    )
     if not (xmax > xmin and ymax > ymin):
         raise InputError(
             f"the field xmin={xmin}, xmax={xmax}, ymin={ymin}, ymax={ymax} arcsec is empty"

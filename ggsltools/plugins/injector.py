@@ -36,6 +36,7 @@ from ..injection.stamps import (
 from ..interfaces import InjectionResult, Injector
 from ..lensing.maps import _model_to_radec, model_to_pixel
 from ..photometry.zeropoints import counts_per_maggy
+from ..units import to_arcsec
 from .sources import SersicPopulation
 
 __all__ = ["CausticInjector", "LensedStamp", "records_to_table", "add_stamp"]
@@ -89,15 +90,6 @@ def add_stamp(arrays, stamp):
     image_slices, stamp_slices = stamp.box.slices()
     for band, values in stamp.stamps.items():
         arrays[band][image_slices] += values[stamp_slices]
-
-
-def _angle(value, name, unit=u.arcsec):
-    if isinstance(value, u.Quantity):
-        try:
-            return float(value.to_value(unit))
-        except u.UnitConversionError:
-            raise InputError(f"{name}={value} must be an angle") from None
-    return float(value)
 
 
 def _scalar(value):
@@ -289,7 +281,7 @@ class CausticInjector(Injector):
             meta = getattr(self.psfs[band], "meta", None) or {}
             if meta.get("pixel_scale") is None:
                 continue
-            psf_scale = _angle(meta["pixel_scale"], f"PSF {band} pixel_scale")
+            psf_scale = to_arcsec(meta["pixel_scale"], name=f"PSF {band} pixel_scale", scalar=True)
             if abs(psf_scale / scale - 1) > _SCALE_TOLERANCE:
                 raise InputError(
                     f"PSF {band}: pixel scale {psf_scale:.4f} arcsec differs from the "
@@ -388,12 +380,12 @@ class CausticInjector(Injector):
         bands, wcs, shape, scale, conversions = self._prepare(images)
         z_s = _scalar(source_row["z"])
         ratio = self.cache.distance_ratio(lens_model, z_s)
-        r_e = _angle(source_row["r_e"], "r_e")
+        r_e = to_arcsec(source_row["r_e"], name="r_e", scalar=True)
         if not (np.isfinite(r_e) and r_e > 0):
             raise InputError(f"source r_e={r_e} arcsec must be positive")
         lens_id = lens_row["id"] if "id" in lens_row.colnames else -1
-        lens_x = _angle(lens_row["x"], "x")
-        lens_y = _angle(lens_row["y"], "y")
+        lens_x = to_arcsec(lens_row["x"], name="x", scalar=True)
+        lens_y = to_arcsec(lens_row["y"], name="y", scalar=True)
         key = (lens_id, lens_x, lens_y)
 
         caustic, px, py, box = self._lens(key, lens_row, lens_model, wcs, shape)
@@ -462,7 +454,7 @@ class CausticInjector(Injector):
             "lens_y": lens_y,
             "lens_px": px,
             "lens_py": py,
-            "theta_e": _angle(lens_row["theta_e"], "theta_e"),
+            "theta_e": to_arcsec(lens_row["theta_e"], name="theta_e", scalar=True),
             "z_lens": lens_model.z_lens,
             "z_lines": float(lens_row.meta.get("z_source", np.nan)),
             "z_s": z_s,
@@ -508,8 +500,8 @@ class CausticInjector(Injector):
         full = (id(lens_model), id(wcs), key, caustic_x.size, float(np.sum(caustic_x)))
         entry = self._lenses.get(full)
         if entry is None:
-            x = np.array([_angle(lens_row["x"], "x")])
-            y = np.array([_angle(lens_row["y"], "y")])
+            x = np.array([to_arcsec(lens_row["x"], name="x", scalar=True)])
+            y = np.array([to_arcsec(lens_row["y"], name="y", scalar=True)])
             px, py = (float(v[0]) for v in model_to_pixel(lens_model, wcs, x, y))
             box = box_around(px, py, size=self.stamp_size, shape=shape)
             region = caustic_region(caustic_x, lens_row["caustic_y"])

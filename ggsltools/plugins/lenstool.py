@@ -27,6 +27,7 @@ from ..lensing.lenstool import (
     sum_deflection,
     sum_hessian,
 )
+from ..units import to_arcsec
 
 __all__ = ["LensToolParModel", "AnalyticLensModel"]
 
@@ -162,13 +163,7 @@ _KINDS = {
 
 
 def _arcsec(spec, key, index):
-    value = spec[key]
-    if isinstance(value, u.Quantity):
-        try:
-            return float(value.to_value(u.arcsec))
-        except u.UnitConversionError:
-            raise InputError(f"component {index}: {key}={value} is not an angle") from None
-    return float(value)
+    return to_arcsec(spec[key], name=f"component {index}: {key}", scalar=True)
 
 
 class AnalyticLensModel(LensModel):

@@ -444,7 +444,7 @@ def test_bad_redshifts_and_options(tmp_path):
             DeflectionMapModel.read(
                 xp, yp, z_lens=Z_LENS, normalisation_z_source=None, **{option: value}
             )
-    with pytest.raises(InputError, match="pixel_scale must be an angle"):
+    with pytest.raises(InputError, match="pixel_scale=1.0 m must be an angle"):
         DeflectionMapModel.read(
             xp, yp, z_lens=Z_LENS, normalisation_z_source=None, units="pixel", pixel_scale=1 * u.m
         )

@@ -80,7 +80,7 @@ def test_analytic_composite_hessian():
 def test_analytic_bad_component():
     with pytest.raises(InputError, match="kind='blob'"):
         AnalyticLensModel([{"kind": "blob"}], z_lens=0.3)
-    with pytest.raises(InputError, match="not an angle"):
+    with pytest.raises(InputError, match="component 0: theta_e=1.0 km must be an angle"):
         AnalyticLensModel([{"kind": "sis", "theta_e": 1 * u.km}], z_lens=0.3)
 
 
