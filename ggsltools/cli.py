@@ -384,6 +384,20 @@ def _run_cross_section(args):
     return 0
 
 
+def _add_mock_arguments(parser):
+    """Options shared by the subcommands that write mock data."""
+    parser.add_argument("--out", required=True, help="output directory")
+    parser.add_argument("--seed", type=int, required=True, help="random seed")
+    parser.add_argument(
+        "--n-members", type=int, default=120, help="number of cluster members (120)"
+    )
+    parser.add_argument("--name", default="mock", help="file-name stem (mock)")
+    parser.add_argument(
+        "--dpl-z-source", type=float, help="also write dpl maps for this source redshift"
+    )
+    parser.add_argument("--overwrite", action="store_true", help="replace existing files")
+
+
 def _add_mock_cluster(subparsers):
     parser = subparsers.add_parser(
         "mock-cluster",
@@ -396,20 +410,11 @@ def _add_mock_cluster(subparsers):
             "The same seed writes the same files."
         ),
     )
-    parser.add_argument("--out", required=True, help="output directory")
-    parser.add_argument("--seed", type=int, required=True, help="random seed")
+    _add_mock_arguments(parser)
     parser.add_argument("--z-lens", type=float, default=0.4, help="cluster redshift (0.4)")
-    parser.add_argument(
-        "--n-members", type=int, default=120, help="number of cluster members (120)"
-    )
-    parser.add_argument("--name", default="mock", help="file-name stem (mock)")
-    parser.add_argument(
-        "--dpl-z-source", type=float, help="also write dpl maps for this source redshift"
-    )
     parser.add_argument(
         "--dpl-npix", type=int, default=501, help="nodes per side of the dpl maps (501)"
     )
-    parser.add_argument("--overwrite", action="store_true", help="replace existing files")
     parser.set_defaults(func=_run_mock_cluster)
 
 
@@ -444,25 +449,16 @@ def _add_mock_field(subparsers):
             "no lensed arcs. The same seed writes the same files."
         ),
     )
-    parser.add_argument("--out", required=True, help="output directory")
-    parser.add_argument("--seed", type=int, required=True, help="random seed")
-    parser.add_argument(
-        "--n-members", type=int, default=120, help="number of cluster members (120)"
-    )
+    _add_mock_arguments(parser)
     parser.add_argument(
         "--pixel-scale", type=float, default=0.06, help="pixel scale in arcsec (0.06)"
     )
     parser.add_argument(
         "--size", type=float, help="side of the images in arcsec (default: the lens field)"
     )
-    parser.add_argument("--name", default="mock", help="file-name stem (mock)")
     parser.add_argument(
         "--no-lens", action="store_true", help="write the images only, no LensTool files"
     )
-    parser.add_argument(
-        "--dpl-z-source", type=float, help="also write dpl maps for this source redshift"
-    )
-    parser.add_argument("--overwrite", action="store_true", help="replace existing files")
     parser.set_defaults(func=_run_mock_field)
 
 
