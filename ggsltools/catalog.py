@@ -3,10 +3,11 @@
 import astropy.units as u
 import numpy as np
 from astropy.coordinates import SkyCoord
+from astropy.table import QTable
 
 from .exceptions import InputError
 
-__all__ = ["sky_positions"]
+__all__ = ["read_catalogue", "sky_positions"]
 
 #: Column-name pairs recognised as right ascension and declination, in order.
 _RA_DEC_NAMES = (
@@ -16,6 +17,33 @@ _RA_DEC_NAMES = (
     ("ALPHA_J2000", "DELTA_J2000"),
     ("RAJ2000", "DEJ2000"),
 )
+
+
+def read_catalogue(path, *, what="catalogue"):
+    """Read a catalogue file in any format astropy's table readers know.
+
+    Parameters
+    ----------
+    path : str or `os.PathLike`
+        The file (ECSV, FITS, VOTable, ASCII with a header...).
+    what : str, optional
+        What the catalogue is, for error messages ("member catalogue", say).
+
+    Returns
+    -------
+    table : `~astropy.table.QTable`
+
+    Raises
+    ------
+    InputError
+        If the file does not exist or cannot be read; the message names it.
+    """
+    try:
+        return QTable.read(path)
+    except FileNotFoundError:
+        raise InputError(f"{what} {path} does not exist") from None
+    except Exception as exc:  # astropy's readers raise many types for unreadable files
+        raise InputError(f"cannot read {what} {path}: {exc}") from None
 
 
 def sky_positions(catalogue, *, name="catalogue"):

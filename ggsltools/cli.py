@@ -226,17 +226,10 @@ def _run_sample_sources(args):
 
 
 def _read_members(path):
-    """Read a member catalogue (any format astropy reads), naming the file on failure."""
-    if path is None:
-        return None
-    from astropy.table import Table
+    """The member catalogue at ``path`` (None when no path is given)."""
+    from .catalog import read_catalogue
 
-    try:
-        return Table.read(path)
-    except FileNotFoundError:
-        raise InputError(f"member catalogue {path} does not exist") from None
-    except Exception as exc:  # astropy raises many types for unreadable tables
-        raise InputError(f"cannot read member catalogue {path}: {exc}") from None
+    return None if path is None else read_catalogue(path, what="member catalogue")
 
 
 def _members_for(args, model):

@@ -27,3 +27,17 @@ def test_missing_or_bad_positions_are_named():
         sky_positions(Table({"id": [1], "mag": [20.0]}), name="members.ecsv")
     with pytest.raises(InputError, match="row 1 has a non-finite"):
         sky_positions(Table({"ra": [150.0, np.nan], "dec": [2.0, 2.0]}))
+
+
+def test_read_catalogue_names_missing_and_unreadable_files(tmp_path):
+    from ggsltools.catalog import read_catalogue
+
+    path = tmp_path / "members.ecsv"
+    Table({"ra": [150.1], "dec": [2.2]}).write(path)
+    assert list(read_catalogue(path)["ra"]) == [150.1]
+    with pytest.raises(InputError, match=r"member catalogue .*nope\.ecsv does not exist"):
+        read_catalogue(tmp_path / "nope.ecsv", what="member catalogue")
+    bad = tmp_path / "bad.fits"
+    bad.write_text("not a table")
+    with pytest.raises(InputError, match=r"cannot read catalogue .*bad\.fits"):
+        read_catalogue(bad)
