@@ -14,6 +14,7 @@ They need no test framework; they only use numpy and astropy.
 """
 
 import copy
+from pathlib import Path
 
 import astropy.units as u
 import numpy as np
@@ -28,6 +29,7 @@ from .interfaces import (
     Injector,
     LensModel,
     SourcePopulation,
+    Trainer,
 )
 
 __all__ = [
@@ -345,4 +347,44 @@ def check_classifier(classifier, *, n=3, seed=0):
         lambda: classifier.predict(cutouts[:, :-1]),
         "predict with cutouts of the wrong shape does not raise InputError",
     )
+    f.done()
+
+
+def check_trainer(trainer, training, directory, *, validation=None, seed=0):
+    """Check a `~ggsltools.interfaces.Trainer` implementation on given data.
+
+    Checks that `fit` returns a `~astropy.table.QTable` history with at least one
+    row (an epoch), and that `export_onnx` writes a non-empty file and returns its
+    `pathlib.Path`.
+
+    Parameters
+    ----------
+    trainer : `~ggsltools.interfaces.Trainer`
+        The instance to check.
+    training : object
+        Training data in the form the trainer takes.
+    directory : str or `os.PathLike`
+        Folder for the exported model (a temporary folder in a test).
+    validation : object, optional
+        Validation data.
+    seed : int, optional
+        Seed handed to `fit`.
+
+    Raises
+    ------
+    AssertionError
+        Listing every broken contract.
+    """
+    f = _Failures(f"trainer {trainer!r}")
+    if not f.check(isinstance(trainer, Trainer), "is not a ggsltools.interfaces.Trainer"):
+        f.done()
+    history = trainer.fit(training, validation, seed=seed)
+    f.check(
+        isinstance(history, QTable) and len(history) >= 1,
+        f"fit returned {type(history).__name__}, not a QTable with one row an epoch",
+    )
+    target = Path(directory) / "model.onnx"
+    path = trainer.export_onnx(target)
+    if f.check(isinstance(path, Path), f"export_onnx returned {type(path).__name__}, not a Path"):
+        f.check(path.is_file() and path.stat().st_size > 0, f"export_onnx wrote no file at {path}")
     f.done()

@@ -9,12 +9,19 @@ from astropy.nddata import NDData
 from astropy.table import QTable
 
 from ggsltools.exceptions import InputError
-from ggsltools.interfaces import Classifier, InjectionResult, Injector, SourcePopulation
+from ggsltools.interfaces import (
+    Classifier,
+    InjectionResult,
+    Injector,
+    SourcePopulation,
+    Trainer,
+)
 from ggsltools.testing import (
     check_classifier,
     check_injector,
     check_lens_model,
     check_source_population,
+    check_trainer,
 )
 
 
@@ -158,3 +165,27 @@ def test_builtin_source_populations_conform(name):
     from ggsltools.registry import get_plugin
 
     check_source_population(get_plugin("sources", name)(bands=("F435W", "F814W")), z_min=1.0)
+
+
+class _MeanTrainer(Trainer):
+    """Learns the mean label; exports it as bytes (the kit checks the file exists)."""
+
+    def __init__(self, *, export_nothing=False):
+        self.export_nothing = export_nothing
+        self.mean = None
+
+    def fit(self, training, validation=None, *, seed):
+        self.mean = float(np.mean(training.meta["labels"]))
+        return QTable({"epoch": [1], "loss": [abs(self.mean - 0.5)]})
+
+    def export_onnx(self, path):
+        if not self.export_nothing:
+            Path(path).write_bytes(np.float32(self.mean).tobytes())
+        return Path(path)
+
+
+def test_trainer_kit(tmp_path):
+    data = NDData(np.zeros((4, 8, 8, 1), np.float32), meta={"labels": [0, 1, 1, 0]})
+    check_trainer(_MeanTrainer(), data, tmp_path)
+    with pytest.raises(AssertionError, match="export_onnx wrote no file"):
+        check_trainer(_MeanTrainer(export_nothing=True), data, tmp_path / "empty")
