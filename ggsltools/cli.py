@@ -18,6 +18,12 @@ __all__ = ["build_parser", "main"]
 log = logging.getLogger("ggsltools")
 
 
+def _report_written(paths):
+    """Tell the user which files a command wrote."""
+    for path in paths:
+        print(f"wrote {path}")
+
+
 def _add_plugins(subparsers):
     parser = subparsers.add_parser(
         "plugins",
@@ -176,8 +182,7 @@ def _run_maps(args):
             model, kind=kind, mode=mode, npix=npix, z=z, champ=champ, progress=True
         )
         paths = [write_lenstool_fits(nddata, args.output[0], overwrite=args.overwrite)]
-    for path in paths:
-        print(f"wrote {path}")
+    _report_written(paths)
     return 0
 
 
@@ -424,8 +429,7 @@ def _run_mock_cluster(args):
         dpl_npix=args.dpl_npix,
         overwrite=args.overwrite,
     )
-    for path in paths.values():
-        print(f"wrote {path}")
+    _report_written(paths.values())
     return 0
 
 
@@ -469,8 +473,7 @@ def _run_mock_field(args):
         overwrite=args.overwrite,
         **({"size": _arcsec(args.size)} if args.size is not None else {}),
     )
-    for path in paths.values():
-        print(f"wrote {path}")
+    _report_written(paths.values())
     return 0
 
 
@@ -587,8 +590,7 @@ def _run_inject(args):
         f"injected {meta['n_injected']} of {meta['n_requested']} lenses "
         f"({meta['n_skipped_edge']} skipped at the image edges)"
     )
-    for path in paths.values():
-        print(f"wrote {path}")
+    _report_written(paths.values())
     return 0
 
 

@@ -39,6 +39,7 @@ __all__ = [
     "parse_grid",
     "sky_to_model",
     "model_to_sky",
+    "frame_to_sky",
     "pixel_to_model",
     "model_to_pixel",
     "grid_coordinates",
@@ -206,9 +207,30 @@ def model_to_sky(model, x, y):
     coord : `~astropy.coordinates.SkyCoord`
         ICRS positions, of the shape of ``x``.
     """
+    return frame_to_sky(model.center, x, y)
+
+
+def frame_to_sky(center, x, y):
+    """Sky coordinates of positions in the tangent-plane frame about ``center``.
+
+    The frame of `model_to_sky`, for code that has a frame centre but no lens
+    model yet (a synthetic cluster being drawn, say).
+
+    Parameters
+    ----------
+    center : `~astropy.coordinates.SkyCoord`
+        Reference position of the frame.
+    x, y : `~astropy.units.Quantity` or array-like
+        Positions: angles, or plain numbers in arcsec.
+
+    Returns
+    -------
+    coord : `~astropy.coordinates.SkyCoord`
+        ICRS positions, of the shape of ``x``.
+    """
     x = to_arcsec(x, name="x", finite=False)
     y = to_arcsec(y, name="y", finite=False)
-    ra, dec = _model_to_radec(x, y, model.center)
+    ra, dec = _model_to_radec(x, y, center)
     return SkyCoord(ra * u.deg, dec * u.deg, frame="icrs")
 
 

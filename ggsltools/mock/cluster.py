@@ -59,7 +59,7 @@ from astropy.table import QTable
 
 from ..exceptions import InputError
 from ..lensing.lenstool import kpc_per_arcsec
-from ..lensing.maps import _model_to_radec
+from ..lensing.maps import frame_to_sky
 from ..staging import staged_files
 
 __all__ = [
@@ -527,7 +527,8 @@ def make_cluster(
         in_potfile = np.concatenate([[False], in_potfile])
     x = np.round(x, _DEC_XY)
     y = np.round(y, _DEC_XY)
-    ra, dec = _model_to_radec(x, y, center)
+    sky = frame_to_sky(center, x, y)
+    ra, dec = sky.ra.deg, sky.dec.deg
 
     members = QTable()
     members["id"] = np.arange(1, len(x) + 1)
