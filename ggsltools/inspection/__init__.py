@@ -1,0 +1,10 @@
+"""Visual inspection of cluster members and classifier candidates.
+
+Inspectors score each object +1 (a galaxy-galaxy strong lens), +0.5 (possibly
+one) or -1 (not one), as in Angora et al. (2023, Sect. 3.2); the mean score of
+an object puts it in one of the classes of `INSPECTION_CLASSES`
+(`score_classes`). The knowledge base takes its negatives from the
+``non-GGSL`` class.
+"""
+
+from .scores import *  # noqa: F403
