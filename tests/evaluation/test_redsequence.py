@@ -38,6 +38,7 @@ def test_lts_is_reproducible_with_a_seed():
     assert a.slope == b.slope and a.intercept == b.intercept
 
 
+@pytest.mark.slow
 def test_ltsfit_package_agrees():
     pytest.importorskip("ltsfit")
     rng = np.random.default_rng(5)
