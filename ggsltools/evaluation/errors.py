@@ -122,7 +122,7 @@ def error_table(table, *, kind, cuts, threshold=0.5, confidence=ONE_SIGMA):
         See `error_flags`.
     cuts : sequence of (str, float, float)
         ``(column, low, high)``: rows with low <= value < high (use inf for open
-        ends; values in the column's unit). E.g. `FP_CUTS`, `FN_CUTS`.
+        ends; values in the column's unit). E.g. ``FP_CUTS``, ``FN_CUTS``.
     threshold : float, optional
         See `error_flags`.
     confidence : float, optional

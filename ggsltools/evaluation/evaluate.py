@@ -212,7 +212,7 @@ def evaluate_classifiers(
         `~ggsltools.evaluation.errors.error_table`).
     fp_bins, fn_bins : dict of str to array-like, optional
         Column to bin edges of the FP and FN figures (defaults
-        `~ggsltools.evaluation.errors.FP_BINS`, ``FN_BINS``).
+        ``FP_BINS``, ``FN_BINS``).
     completeness_axes : sequence, optional
         ``(x, y, x_edges, y_edges)`` of each completeness map.
     colour_bands : (str, str), optional

@@ -147,7 +147,7 @@ def classification_metrics(labels, probabilities, *, threshold=0.5):
     -------
     metrics : `~astropy.table.QTable`
         One row: ``threshold``, ``n``, ``tp``, ``fp``, ``fn``, ``tn``, the columns of
-        `METRIC_NAMES` (fractions), ``fpr`` (FP / (FP + TN)), ``fnr``
+        ``METRIC_NAMES`` (fractions), ``fpr`` (FP / (FP + TN)), ``fnr``
         (FN / (FN + TP)) and ``auc``. Undefined values are NaN (with an
         `~ggsltools.evaluation.EvaluationWarning`).
 
@@ -204,7 +204,7 @@ def roc_table(labels, probabilities):
     -------
     roc : `~astropy.table.QTable`
         Columns ``threshold``, ``fpr``, ``tpr`` (scikit-learn's
-        `~sklearn.metrics.roc_curve`, starting at (0, 0) with an infinite threshold);
+        ``sklearn.metrics.roc_curve``, starting at (0, 0) with an infinite threshold);
         ``meta['auc']``. With one class only, a table with no rows and AUC NaN
         (and a warning).
     """

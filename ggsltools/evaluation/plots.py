@@ -354,10 +354,16 @@ def plot_purity_completeness(curves, *, threshold=0.5, title=None):
         ax.plot(t, curve["purity"], color="tab:red", ls=ls, label=f"purity {label}")
         ax.plot(t, curve["completeness"], color="tab:orange", ls=ls, label=f"completeness {label}")
         crossing = curve.meta.get("crossing", np.nan)
-        for value, line in ((crossing, "-"), (threshold, ":")):
+        for value, line, what in ((crossing, "-", "crossing"), (threshold, ":", "threshold")):
             if not np.isfinite(value):
                 continue
-            ax.axvline(value, color=COLOURS[i % len(COLOURS)], ls=line, lw=1)
+            ax.axvline(
+                value,
+                color=COLOURS[i % len(COLOURS)],
+                ls=line,
+                lw=1,
+                label=f"{label}: {what} Pr = {value:.2f}",
+            )
             p = np.interp(value, t, np.asarray(curve["purity"], dtype=float))
             c = np.interp(value, t, np.asarray(curve["completeness"], dtype=float))
             ax.annotate(
@@ -371,10 +377,8 @@ def plot_purity_completeness(curves, *, threshold=0.5, title=None):
     ax.set_ylabel("GGSL purity, completeness")
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1.02)
-    ax.legend(fontsize=8, loc="center left")
-    ax.set_title(
-        title or "Purity and completeness vs threshold (solid: crossing, dotted: threshold)"
-    )
+    ax.legend(fontsize=7, loc="center left")
+    ax.set_title(title or "GGSL purity and completeness against the threshold")
     return fig
 
 

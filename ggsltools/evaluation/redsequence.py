@@ -187,7 +187,7 @@ def fit_red_sequence(
     Raises
     ------
     InputError
-        If fewer than `MIN_MEMBERS` members have finite values, the arrays differ
+        If fewer than five members have finite values, the arrays differ
         in length, or ``method`` is unknown.
     """
     if method not in ("lts", "ltsfit"):

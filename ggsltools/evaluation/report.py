@@ -1,6 +1,6 @@
 """Candidate thumbnails and a static HTML report.
 
-Thumbnails are RGB pictures made with `~ggsltools.imaging.display.rgb_cutout`
+Thumbnails are RGB pictures made with ``ggsltools.imaging.display.rgb_cutout``
 (the paper's +-3 sigma stretch) inside a coloured frame, as in Fig. 12 of Angora
 et al. (2023): green when the GGSL probability is above 0.5, orange when it is
 between 0.2 and 0.5 (the contract's "intermediate" bin, the paper's quasi-true
@@ -73,7 +73,7 @@ def thumbnail(cutout, probability, *, border=None, clip=3.0):
     border : int, optional
         Frame width in pixels; 1/32 of the cutout side (at least 2) by default.
     clip : float, optional
-        Stretch, see `~ggsltools.imaging.display.stretch_band`.
+        Stretch, see ``ggsltools.imaging.display.stretch_band``.
 
     Returns
     -------

@@ -74,8 +74,8 @@ def member_relation(potentials, *, origin="potfile"):
     Parameters
     ----------
     potentials : `~astropy.table.Table`
-        `~ggsltools.lensing.lenstool.LensToolModel.potentials` (columns ``mag``,
-        ``v_disp``, ``origin``).
+        The ``potentials`` table of a `~ggsltools.lensing.lenstool.LensToolModel`
+        (columns ``mag``, ``v_disp``, ``origin``).
     origin : str or None, optional
         Rows used (``origin`` column); None for every row with a magnitude.
 
