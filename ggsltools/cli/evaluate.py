@@ -164,6 +164,7 @@ def _run_report(args):
     from astropy.table import QTable
 
     from ..catalog import read_catalogue
+    from ..evaluation.evaluate import output_names
     from ..evaluation.report import check_report_paths, write_report
     from ..imaging.cutouts import extract_cutouts
     from ..imaging.io import read_images
@@ -190,7 +191,10 @@ def _run_report(args):
     tables = {}
     for path in sorted(folder.glob("*.ecsv")):
         tables[path.stem.replace("_", " ")] = QTable.read(path, format="ascii.ecsv")
-    figures = {path.stem.replace("_", " "): path for path in sorted(folder.glob("*.png"))}
+    # the figures of 'evaluate' in the order of the paper, then any others
+    known = [n for n in output_names() if n.endswith(".png")]
+    pngs = sorted(folder.glob("*.png"), key=lambda p: (known + [p.name]).index(p.name))
+    figures = {path.stem.replace("_", " "): path for path in pngs}
     written = write_report(
         args.out,
         candidates=candidates,
@@ -199,6 +203,7 @@ def _run_report(args):
         figures=figures,
         title=args.title,
         overwrite=args.overwrite,
+        progress=True,
     )
     print(f"{len(candidates)} candidates in the gallery")
     report_written(written)

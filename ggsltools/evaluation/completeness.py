@@ -160,8 +160,7 @@ def completeness_map(
 
 
 def _values(column):
-    unit = getattr(column, "unit", None)
-    return _float_column(column, unit) if unit is not None else _float_column(column, None)
+    return _float_column(column, None)
 
 
 def completeness_at(cmap, x, y):

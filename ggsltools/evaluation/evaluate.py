@@ -22,6 +22,7 @@ from . import plots as _plots
 from .completeness import completeness_map
 from .errors import FN_BINS, FN_CUTS, FP_BINS, FP_CUTS, binned_rates, error_table, rate_map
 from .metrics import (
+    _float_column,
     adversarial_mask,
     classification_metrics,
     confusion_matrix,
@@ -370,9 +371,7 @@ def _apply_fits(table, fits, *, blue, red):
     """Normalised colours of the rows of ``table`` with per-cluster fits."""
 
     def values(name):
-        column = table[name]
-        column = column.to_value(u.mag) if isinstance(column, u.Quantity) else column
-        return np.ma.filled(np.ma.asarray(column, dtype=float), np.nan)
+        return _float_column(table[name], u.mag)
 
     mag_red = values(red)
     colour = values(blue) - mag_red

@@ -54,20 +54,18 @@ METRIC_NAMES = (
 
 def _inputs(labels, probabilities, *, name="predictions"):
     """Labels (int 0/1) and probabilities (float) with NaN rows removed."""
+    if np.ma.is_masked(labels) or np.any(getattr(labels, "mask", False)):
+        raise InputError(f"{name}: labels must not be masked")
     labels = np.asarray(getattr(labels, "value", labels))
-    probabilities = np.asarray(getattr(probabilities, "value", probabilities), dtype=float)
+    probabilities = _float_column(probabilities, None)
     if labels.shape != probabilities.shape or labels.ndim != 1:
         raise InputError(
             f"{name}: labels {labels.shape} and probabilities {probabilities.shape} "
             "must be one-dimensional and of one length"
         )
-    if np.ma.is_masked(labels):
-        raise InputError(f"{name}: labels must not be masked")
-    labels = np.asarray(labels)
     if not np.isin(labels, (0, 1)).all():
         bad = labels[~np.isin(labels, (0, 1))][0]
         raise InputError(f"{name}: labels must be 0 (non-GGSL) or 1 (GGSL), got {bad!r}")
-    probabilities = np.ma.filled(np.ma.asarray(probabilities, dtype=float), np.nan)
     finite = np.isfinite(probabilities)
     if not finite.all():
         warnings.warn(
@@ -238,7 +236,7 @@ def fold_metrics(labels, probabilities, folds, *, threshold=0.5):
     """
     folds = np.asarray(getattr(folds, "value", folds))
     labels = np.asarray(getattr(labels, "value", labels))
-    probabilities = np.asarray(getattr(probabilities, "value", probabilities), dtype=float)
+    probabilities = _float_column(probabilities, None)
     if folds.shape != labels.shape:
         raise InputError(f"folds {folds.shape} and labels {labels.shape} differ in length")
     rows = []
@@ -424,13 +422,27 @@ def adversarial_mask(
 
 
 def _float_column(column, unit):
-    """A column as a float array in ``unit`` (plain numbers taken as is), NaN for masked."""
+    """A column as a float array in ``unit``, NaN where masked.
+
+    Plain numbers are taken as they are; Quantities (also masked ones, and
+    magnitudes such as ``mag(AB)``) are converted to ``unit`` where they can be,
+    else their values are used.
+    """
+    mask = None
+    if hasattr(column, "unmasked"):  # astropy's Masked arrays and quantities
+        mask = np.asarray(column.mask, dtype=bool)
+        column = column.unmasked
+    elif np.ma.isMaskedArray(column):
+        mask = np.ma.getmaskarray(column)
+        column = column.data
     if isinstance(column, u.Quantity):
         try:
-            values = column.to_value(unit)
-        except u.UnitConversionError:
+            values = column.to_value(unit) if unit is not None else column.value
+        except u.UnitsError:
             values = column.value
     else:
         values = column
-    values = np.ma.filled(np.ma.asarray(values, dtype=float), np.nan)
-    return np.asarray(values, dtype=float)
+    values = np.array(values, dtype=float)
+    if mask is not None:
+        values[mask] = np.nan
+    return values

@@ -20,11 +20,13 @@ import io
 import warnings
 from dataclasses import dataclass, field
 
+import astropy.units as u
 import numpy as np
 from astropy.table import QTable
 
 from ..exceptions import InputError
 from . import EvaluationWarning
+from .metrics import _float_column
 
 __all__ = ["RedSequenceFit", "fit_red_sequence", "normalised_colour"]
 
@@ -194,8 +196,8 @@ def fit_red_sequence(
         raise InputError(f"method={method!r} must be 'lts' or 'ltsfit'")
     if not 0.5 <= frac <= 1:
         raise InputError(f"frac={frac!r} must be in [0.5, 1]")
-    magnitude = np.ma.filled(np.ma.asarray(getattr(magnitude, "value", magnitude), float), np.nan)
-    colour = np.ma.filled(np.ma.asarray(getattr(colour, "value", colour), float), np.nan)
+    magnitude = _float_column(magnitude, u.mag)
+    colour = _float_column(colour, u.mag)
     if magnitude.shape != colour.shape:
         raise InputError(f"magnitudes {magnitude.shape} and colours {colour.shape} differ")
     finite = np.isfinite(magnitude) & np.isfinite(colour)
@@ -278,8 +280,7 @@ def normalised_colour(
             raise InputError(f"the member table has no column {name!r}")
 
     def values(name):
-        column = members[name]
-        return np.ma.filled(np.ma.asarray(getattr(column, "value", column), float), np.nan)
+        return _float_column(members[name], u.mag)
 
     mag_red, mag_blue = values(red), values(blue)
     colour = mag_blue - mag_red

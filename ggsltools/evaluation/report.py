@@ -14,7 +14,6 @@ copied and opened offline in any browser.
 """
 
 import html
-import json
 import os
 import shutil
 import tempfile
@@ -22,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 from matplotlib.image import imsave
+from tqdm import tqdm
 
 from ..catalog import sky_positions
 from ..exceptions import InputError
@@ -91,7 +91,7 @@ def thumbnail(cutout, probability, *, border=None, clip=3.0):
     return out
 
 
-def write_thumbnails(cutouts, probabilities, directory, names, *, clip=3.0):
+def write_thumbnails(cutouts, probabilities, directory, names, *, clip=3.0, progress=False):
     """Write framed PNG thumbnails.
 
     Parameters
@@ -106,6 +106,8 @@ def write_thumbnails(cutouts, probabilities, directory, names, *, clip=3.0):
         File names (``.png`` added).
     clip : float, optional
         See `thumbnail`.
+    progress : bool, optional
+        Show a progress bar.
 
     Returns
     -------
@@ -121,7 +123,8 @@ def write_thumbnails(cutouts, probabilities, directory, names, *, clip=3.0):
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     paths = []
-    for cutout, p, name in zip(cutouts, probabilities, names):
+    items = zip(cutouts, probabilities, names)
+    for cutout, p, name in tqdm(items, total=len(names), desc="thumbnails", disable=not progress):
         path = directory / f"{name}.png"
         imsave(path, thumbnail(cutout, p, clip=clip))
         paths.append(path)
@@ -261,6 +264,7 @@ def write_report(
     title="GGSL candidates and classifier evaluation",
     overwrite=False,
     max_rows=500,
+    progress=False,
 ):
     """Write a self-contained HTML report: tables, figures and a candidate gallery.
 
@@ -284,6 +288,8 @@ def write_report(
         Replace an existing report.
     max_rows : int, optional
         Longest table shown in full.
+    progress : bool, optional
+        Show a progress bar while the thumbnails are written.
 
     Returns
     -------
@@ -313,7 +319,7 @@ def write_report(
             getattr(candidates["probability"], "value", candidates["probability"]), dtype=float
         )
         names = [f"candidate_{i:05d}" for i in range(len(candidates))]
-        write_thumbnails(cutouts, probability, files, names)
+        write_thumbnails(cutouts, probability, files, names, progress=progress)
         figure_html = []
         for k, (caption, source) in enumerate((figures or {}).items()):
             source = Path(source)
@@ -367,6 +373,9 @@ def write_report(
             "orange (0.2 <= Pr <= 0.5)": int(np.count_nonzero(colours == "orange")),
             "grey (Pr < 0.2)": int(np.count_nonzero(colours == "grey")),
         }
+        summary_html = "".join(
+            f"<li>{html.escape(key)}: {value}</li>" for key, value in summary.items()
+        )
         page = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <title>{html.escape(title)}</title>
@@ -377,7 +386,7 @@ def write_report(
 <p class="note">Click a column header to sort. Thumbnails: RGB from the bluest to the reddest
 band, each clipped at &plusmn;3 robust &sigma;, north up; the frame is green when the GGSL
 probability is above 0.5, orange between 0.2 and 0.5, grey below 0.2.</p>
-<p id="summary">{html.escape(json.dumps(summary))}</p>
+<ul id="summary">{summary_html}</ul>
 <h2>Candidate gallery</h2>
 {gallery}
 <h2>Figures</h2>

@@ -4,6 +4,7 @@ import astropy.units as u
 import numpy as np
 import pytest
 from astropy.table import QTable
+from astropy.utils.masked import Masked
 
 
 def make_metadata(seed=0, n_neg=240, n_pos=480):
@@ -38,9 +39,11 @@ def make_metadata(seed=0, n_neg=240, n_pos=480):
     mag_s[pos] = rng.uniform(22, 30.5, n_pos)
     z_s[pos] = rng.uniform(0.8, 6.5, n_pos)
     r_e[pos] = rng.uniform(0.02, 0.55, n_pos)
-    t["theta_e"] = theta * u.arcsec
-    t["mag_F814W"] = mag_s * u.mag
-    t["z_s"] = z_s
+    # injection columns as the knowledge base has them: masked for the negatives,
+    # source magnitudes in mag(AB)
+    t["theta_e"] = Masked(theta * u.arcsec, mask=~pos)
+    t["mag_F814W"] = Masked(u.Magnitude(mag_s, u.ABmag), mask=~pos)
+    t["z_s"] = Masked(z_s, mask=~pos)
     t["r_e"] = r_e * u.arcsec
     t["z_lens"] = np.where(pos, 0.4, np.nan)
     return t
@@ -50,8 +53,8 @@ def make_predictions(metadata, *, seed, noise, architecture):
     """Test-fold predictions: GGSLs found unless faint or small, bright members confuse."""
     rng = np.random.default_rng(seed)
     pos = np.asarray(metadata["label"]) == 1
-    theta = np.nan_to_num(metadata["theta_e"].value)
-    mag = np.nan_to_num(metadata["mag_F814W"].value)
+    theta = np.nan_to_num(metadata["theta_e"].unmasked.value)
+    mag = np.nan_to_num(metadata["mag_F814W"].unmasked.value)
     score = np.where(
         pos,
         0.9 - 0.5 * (theta < 0.5) - 0.4 * (mag > 28),

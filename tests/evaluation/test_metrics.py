@@ -100,6 +100,10 @@ def test_degenerate_inputs_warn_and_give_nan():
     with pytest.warns(EvaluationWarning, match="NaN"):
         m = classification_metrics([1, 0, 1, 0], [0.9, np.nan, 0.2, 0.1])[0]
     assert m["n"] == 3
+    masked = np.ma.MaskedArray([0.9, 0.8, 0.2, 0.1], mask=[False, True, False, False])
+    with pytest.warns(EvaluationWarning, match="1 of 4 probabilities"):
+        m = classification_metrics([1, 0, 1, 0], masked)[0]
+    assert (m["tp"], m["fn"], m["tn"], m["fp"]) == (1, 1, 1, 0)
     # all probabilities equal: defined ROC (a diagonal), AUC 0.5
     with warnings.catch_warnings():
         warnings.simplefilter("error")
