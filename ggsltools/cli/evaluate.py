@@ -136,12 +136,17 @@ def _add_report(subparsers):
     parser.add_argument(
         "candidates", metavar="CANDIDATES", help="classified catalogue (output of classify)"
     )
-    parser.add_argument(
+    pictures = parser.add_mutually_exclusive_group(required=True)
+    pictures.add_argument(
         "--images",
         nargs=3,
-        required=True,
         metavar="BAND=PATH",
-        help="three band images for the thumbnails, bluest first",
+        help="three band images to cut the thumbnails from, bluest first",
+    )
+    pictures.add_argument(
+        "--kb",
+        help="knowledge base whose cutouts show the candidates (CANDIDATES has its "
+        "'index' column, e.g. test-fold predictions); it must have three bands",
     )
     parser.add_argument(
         "--size", type=int, default=128, help="thumbnail side in image pixels (128)"
@@ -183,11 +188,14 @@ def _run_report(args):
         -np.nan_to_num(np.asarray(candidates["probability"], float), nan=-1), kind="stable"
     )
     candidates = candidates[order[: args.max_candidates]]
-    image_paths = band_paths(args.images, "--images")
-    images = read_images(image_paths)
-    cutouts = extract_cutouts(
-        images, candidates, size=args.size, bands=list(image_paths), name=args.candidates
-    )
+    if args.kb is not None:
+        candidates, pixels = _kb_cutouts(args.kb, candidates, args.candidates)
+    else:
+        image_paths = band_paths(args.images, "--images")
+        images = read_images(image_paths)
+        pixels = extract_cutouts(
+            images, candidates, size=args.size, bands=list(image_paths), name=args.candidates
+        ).data
     tables = {}
     for path in sorted(folder.glob("*.ecsv")):
         tables[path.stem.replace("_", " ")] = QTable.read(path, format="ascii.ecsv")
@@ -198,7 +206,7 @@ def _run_report(args):
     written = write_report(
         args.out,
         candidates=candidates,
-        cutouts=cutouts.data,
+        cutouts=pixels,
         tables=tables,
         figures=figures,
         title=args.title,
@@ -208,6 +216,26 @@ def _run_report(args):
     print(f"{len(candidates)} candidates in the gallery")
     report_written(written)
     return 0
+
+
+def _kb_cutouts(path, candidates, name):
+    """The candidates (with the knowledge base's metadata columns they lack, e.g.
+    ``ra``, ``dec``) and the knowledge-base cutouts of their ``index`` rows."""
+    import numpy as np
+
+    from ..evaluation.evaluate import join_metadata
+    from ..kb import KnowledgeBase
+
+    if "index" not in candidates.colnames:
+        raise InputError(f"{name}: no column 'index' to find the rows of the knowledge base")
+    with KnowledgeBase(path) as kb:
+        if len(kb.bands) != 3:
+            raise InputError(
+                f"{path} has bands {', '.join(kb.bands)}: RGB thumbnails need three (use --images)"
+            )
+        if "label" in candidates.colnames:
+            candidates = join_metadata(candidates, kb.metadata, name=name)
+        return candidates, kb.read(np.asarray(candidates["index"], dtype=np.int64))
 
 
 SUBCOMMANDS = (_add_evaluate, _add_report)

@@ -269,11 +269,11 @@ def evaluate_classifiers(
                     purity_completeness_curve(labels[keep], probs[keep]).meta["crossing"]
                 ]
                 rows = vstack([rows, clean])
-        rows.add_column([name] * len(rows), name="classifier", index=0)
+        rows.add_column(np.full(len(rows), name), name="classifier", index=0)
         result["metrics"].append(rows)
         matrices[name] = confusion_matrix(labels, probs, threshold=threshold)
         per_figure["metrics"][name] = rows[:1]
-        curve.add_column([name] * len(curve), name="classifier", index=0)
+        curve.add_column(np.full(len(curve), name), name="classifier", index=0)
         result["purity_completeness"].append(curve)
         per_figure["purity_completeness"][name] = curve
         rocs = []
@@ -283,10 +283,10 @@ def evaluate_classifiers(
             for fold in np.unique(np.asarray(table["fold"])):
                 keep = np.asarray(table["fold"]) == fold
                 roc = roc_table(labels[keep], probs[keep])
-                roc.add_column([int(fold)] * len(roc), name="fold", index=0)
+                roc.add_column(np.full(len(roc), int(fold)), name="fold", index=0)
                 rocs.append(roc)
             for t in (folds, stats):
-                t.add_column([name] * len(t), name="classifier", index=0)
+                t.add_column(np.full(len(t), name), name="classifier", index=0)
             result["fold_metrics"].append(folds)
             result["fold_statistics"].append(stats)
             per_figure["fold_boxes"][name] = stats
@@ -297,25 +297,25 @@ def evaluate_classifiers(
                 stacklevel=2,
             )
             roc = roc_table(labels, probs)
-            roc.add_column([-1] * len(roc), name="fold", index=0)
+            roc.add_column(np.full(len(roc), -1), name="fold", index=0)
             rocs.append(roc)
         per_figure["roc"][name] = rocs
         for roc in rocs:
-            roc.add_column([name] * len(roc), name="classifier", index=0)
+            roc.add_column(np.full(len(roc), name), name="classifier", index=0)
         result["roc"].extend(rocs)
         for kind, cuts, bins in (("fp", fp_cuts, fp_bins), ("fn", fn_cuts, fn_bins)):
             usable_cuts = [c for c in cuts if c[0] in table.colnames]
             _missing(table, sorted({c[0] for c in cuts}), f"{kind.upper()} table cuts")
             errors = error_table(table, kind=kind, cuts=usable_cuts, threshold=threshold)
-            errors.add_column([name] * len(errors), name="classifier", index=0)
+            errors.add_column(np.full(len(errors), name), name="classifier", index=0)
             result["false_positives" if kind == "fp" else "false_negatives"].append(errors)
             binned = []
             for column, edges in bins.items():
                 if column not in table.colnames:
                     continue
                 rates = binned_rates(table, column, edges, kind=kind, threshold=threshold)
-                rates.add_column([name] * len(rates), name="classifier", index=0)
-                rates.add_column([column] * len(rates), name="column", index=1)
+                rates.add_column(np.full(len(rates), name), name="classifier", index=0)
+                rates.add_column(np.full(len(rates), column), name="column", index=1)
                 binned.append(rates)
             _missing(table, list(bins), f"{kind.upper()} figure columns")
             result[f"{kind}_binned"].extend(binned)
@@ -340,7 +340,7 @@ def evaluate_classifiers(
             long = QTable(cmap, copy=True)
             long.meta = {}
             for key, value in (("classifier", name), ("x", x), ("y", y)):
-                long.add_column([value] * len(long), name=key, index=0)
+                long.add_column(np.full(len(long), value), name=key, index=0)
             result["completeness_maps"].append(long)
         if cmaps:
             per_figure["completeness_maps"][name] = cmaps

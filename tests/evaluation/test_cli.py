@@ -232,3 +232,14 @@ def test_report_renders_in_headless_chromium(tmp_path, evaluated):
         assert column(7) == ["grey", "orange", "green", "green"]
     finally:
         browser.quit()
+
+
+def test_report_from_knowledge_base_cutouts(tmp_path, evaluated, two_classifiers):
+    pytest.importorskip("ggsltools.kb", reason="the knowledge-base reader is not installed")
+    out, _, kb, _ = evaluated
+    predictions = two_classifiers["VGG"][:5]  # positions come from the knowledge base
+    predictions.write(tmp_path / "five.ecsv", format="ascii.ecsv")
+    report = tmp_path / "kb_report.html"
+    args = ["report", str(out), str(tmp_path / "five.ecsv"), "--kb", str(kb), "-o", str(report)]
+    assert main(args) == 0
+    assert len(list((tmp_path / "kb_report_files").glob("candidate_*.png"))) == 5

@@ -47,3 +47,25 @@ def test_evaluation_of_two_classifiers(tmp_path, metadata, two_classifiers):
     tables = [n for n in output_names() if n.endswith(".ecsv")]
     assert sorted(p.name for p in paths) == sorted(tables)
     assert all(p.stat().st_size > 0 for p in paths)
+
+
+def test_degenerate_predictions_give_warnings_not_errors(metadata, two_classifiers):
+    import warnings
+
+    from ggsltools.evaluation import EvaluationWarning
+
+    positives = join_metadata(two_classifiers["VGG"], metadata)
+    positives = positives[positives["label"] == 1]  # no non-GGSL at all
+    flat = join_metadata(two_classifiers["SC-VGG"], metadata)
+    flat["probability"] = 0.5  # every probability equal
+    flat["probability"][:10] = np.nan
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = evaluate_classifiers({"only GGSLs": positives, "flat": flat})
+    assert caught and all(issubclass(w.category, EvaluationWarning) for w in caught)
+    metrics = result.tables["metrics"]
+    row = metrics[(metrics["classifier"] == "only GGSLs") & (metrics["subset"] == "all")][0]
+    assert np.isnan(row["auc"]) and np.isnan(row["completeness_non_ggsl"])
+    row = metrics[(metrics["classifier"] == "flat") & (metrics["subset"] == "all")][0]
+    assert row["auc"] == 0.5 and row["n"] == len(flat) - 10
+    assert set(result.figures) >= {"metrics", "roc", "purity_completeness"}
