@@ -52,6 +52,14 @@ def _add_evaluate(subparsers):
         default="or",
         help="either condition (or, the paper's) or both (and) make an adversarial example",
     )
+    parser.add_argument(
+        "--injections",
+        nargs="+",
+        default=(),
+        metavar="TABLE",
+        help="classified injection runs (injected lenses with 'probability', theta_e, "
+        "mag_F814W, z_s, r_e): their completeness maps are added to the test folds'",
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed of the red-sequence fit (0)")
     parser.add_argument("--overwrite", action="store_true", help="replace existing files")
     parser.set_defaults(func=_run_evaluate)
@@ -99,6 +107,11 @@ def _run_evaluate(args):
         predictions[name] = join_metadata(table, metadata, name=str(path))
     import astropy.units as u
 
+    from ..catalog import read_catalogue
+
+    injections = {
+        Path(path).stem: read_catalogue(path, what="injection run") for path in args.injections
+    }
     result = evaluate_classifiers(
         predictions,
         threshold=args.threshold,
@@ -108,6 +121,7 @@ def _run_evaluate(args):
             "combine": args.adversarial_combine,
         },
         seed=args.seed,
+        injections=injections,
     )
     written = write_evaluation(result, args.out, overwrite=args.overwrite)
     metrics = result.tables["metrics"]

@@ -28,6 +28,7 @@ from .metrics import (
     confusion_matrix,
     fold_metrics,
     fold_statistics,
+    performance_table,
     purity_completeness_curve,
     roc_table,
 )
@@ -57,6 +58,7 @@ RATE_MAP_AXES = (
 )
 
 _TABLES = (
+    "performance",
     "metrics",
     "fold_metrics",
     "fold_statistics",
@@ -191,6 +193,7 @@ def evaluate_classifiers(
     colour_bands=("F606W", "F814W"),
     seed=0,
     figures=True,
+    injections=None,
 ):
     """Every table and figure of the evaluation, for each classifier.
 
@@ -222,6 +225,10 @@ def evaluate_classifiers(
         Seed of the red-sequence fit.
     figures : bool, optional
         Also draw the figures (tables only when False).
+    injections : dict of str to `~astropy.table.Table`, optional
+        Classified injection runs (name to a table of injected lenses with
+        ``probability`` and the parameters of ``completeness_axes``): their
+        completeness maps are added to those of the test folds.
 
     Returns
     -------
@@ -330,22 +337,14 @@ def evaluate_classifiers(
         if maps:
             per_figure["rate_maps"][name] = maps
         positives = table[np.asarray(table["label"]) == 1]
-        positives["detected"] = np.asarray(positives["probability"], float) >= threshold
-        cmaps = []
-        for x, y, xe, ye in completeness_axes:
-            if _missing(positives, [x, y], f"the completeness map of {x} and {y}"):
-                continue
-            cmap = completeness_map(positives, x, y, x_edges=xe, y_edges=ye)
-            cmaps.append(cmap)
-            long = QTable(cmap, copy=True)
-            long.meta = {}
-            for key, value in (("classifier", name), ("x", x), ("y", y)):
-                long.add_column(np.full(len(long), value), name=key, index=0)
-            result["completeness_maps"].append(long)
-        if cmaps:
-            per_figure["completeness_maps"][name] = cmaps
+        _completeness(name, positives, completeness_axes, threshold, result, per_figure)
+    for name, injected in (injections or {}).items():
+        if "probability" not in injected.colnames:
+            raise InputError(f"injection run {name!r}: no column 'probability'")
+        _completeness(name, QTable(injected), completeness_axes, threshold, result, per_figure)
     if fits is not None:
         result["red_sequence"].append(fits)
+    result["performance"].append(performance_table(vstack(result["metrics"])))
     out = EvaluationResult()
     for key, parts in result.items():
         if parts:
@@ -365,6 +364,24 @@ def evaluate_classifiers(
         if figures and per_figure[key]:
             out.figures[key] = make(per_figure[key])
     return out
+
+
+def _completeness(name, positives, axes, threshold, result, per_figure):
+    """Completeness maps of one set of injected lenses, into the result tables."""
+    positives["detected"] = _float_column(positives["probability"], None) >= threshold
+    cmaps = []
+    for x, y, xe, ye in axes:
+        if _missing(positives, [x, y], f"{name}: the completeness map of {x} and {y}"):
+            continue
+        cmap = completeness_map(positives, x, y, x_edges=xe, y_edges=ye)
+        cmaps.append(cmap)
+        long = QTable(cmap, copy=True)
+        long.meta = {}
+        for key, value in (("classifier", name), ("x", x), ("y", y)):
+            long.add_column(np.full(len(long), value), name=key, index=0)
+        result["completeness_maps"].append(long)
+    if cmaps:
+        per_figure["completeness_maps"][name] = cmaps
 
 
 def _apply_fits(table, fits, *, blue, red):

@@ -36,6 +36,7 @@ __all__ = [
     "crossing_threshold",
     "fold_metrics",
     "fold_statistics",
+    "performance_table",
     "purity_completeness_curve",
     "roc_table",
 ]
@@ -362,6 +363,47 @@ def crossing_threshold(curve):
         )
         return np.nan
     return float(min(candidates))
+
+
+_TABLE_A1_ROWS = (
+    ("", "ae", "AE"),
+    ("GGSL", "purity_ggsl", "purity"),
+    ("GGSL", "completeness_ggsl", "completeness"),
+    ("GGSL", "f1_ggsl", "F1"),
+    ("non-GGSL", "purity_non_ggsl", "purity"),
+    ("non-GGSL", "completeness_non_ggsl", "completeness"),
+    ("non-GGSL", "f1_non_ggsl", "F1"),
+)
+
+
+def performance_table(metrics):
+    """Metrics of several classifiers side by side, in percent (Table A.1).
+
+    Parameters
+    ----------
+    metrics : `~astropy.table.Table`
+        Rows of `classification_metrics` with a ``classifier`` column and
+        optionally a ``subset`` column (``"all"`` or ``"no-adversarial"``).
+
+    Returns
+    -------
+    table : `~astropy.table.QTable`
+        One row a metric (``class``, ``metric``), one column a classifier in
+        percent; the subset without adversarial examples gets the classifier's
+        name with an asterisk, as in the paper.
+    """
+    if "classifier" not in metrics.colnames:
+        raise InputError("the metrics table has no column 'classifier'")
+    out = QTable()
+    out["class"] = [row[0] for row in _TABLE_A1_ROWS]
+    out["metric"] = [row[2] for row in _TABLE_A1_ROWS]
+    for row in metrics:
+        name = str(row["classifier"])
+        if "subset" in metrics.colnames and row["subset"] != "all":
+            name += "*"
+        out[name] = [100 * float(row[column]) for _, column, _ in _TABLE_A1_ROWS]
+        out[name].unit = u.percent
+    return out
 
 
 def adversarial_mask(

@@ -169,7 +169,9 @@ document.addEventListener('DOMContentLoaded', function () {
 
 
 def _cell(value):
-    """A table cell with a sort key: numbers formatted, text escaped."""
+    """A table cell with a sort key: numbers formatted, text escaped, masked empty."""
+    if np.ma.is_masked(value):
+        return '<td data-value="">&ndash;</td>'
     if isinstance(value, str | np.str_):
         text = html.escape(str(value))
         return f'<td class="text" data-value="{text}">{text}</td>'

@@ -52,8 +52,23 @@ def evaluated(tmp_path_factory, metadata, two_classifiers):
     for name, table in two_classifiers.items():
         files.append(tmp_path / f"{name}.ecsv")
         table.write(files[-1], format="ascii.ecsv")
+    # a dedicated injection run: lenses found when theta_E > 1 arcsec
+    injections = QTable(metadata[metadata["label"] == 1][["theta_e", "mag_F814W", "z_s", "r_e"]])
+    injections["probability"] = np.where(injections["theta_e"].unmasked > 1 * u.arcsec, 0.9, 0.1)
+    injections.write(tmp_path / "injection_run.ecsv", format="ascii.ecsv")
     out = tmp_path / "eval"
-    status = main(["evaluate", *map(str, files), "--metadata", str(kb), "-o", str(out)])
+    status = main(
+        [
+            "evaluate",
+            *map(str, files),
+            "--metadata",
+            str(kb),
+            "--injections",
+            str(tmp_path / "injection_run.ecsv"),
+            "-o",
+            str(out),
+        ]
+    )
     return out, files, kb, status
 
 
@@ -64,9 +79,22 @@ def test_evaluate_writes_every_table_and_figure(evaluated, capsys):
     assert written == sorted(output_names())
     metrics = QTable.read(out / "metrics.ecsv")
     assert set(metrics["classifier"]) == {"VGG", "SC-VGG"}  # from meta 'architecture'
-    for name in ("false_positives", "false_negatives", "fold_statistics", "completeness_maps"):
+    for name in ("false_positives", "false_negatives", "fold_statistics"):
         table = QTable.read(out / f"{name}.ecsv")
         assert len(table) > 0 and set(table["classifier"]) == {"VGG", "SC-VGG"}
+    assert QTable.read(out / "performance.ecsv").colnames == [
+        "class",
+        "metric",
+        "VGG",
+        "VGG*",
+        "SC-VGG",
+        "SC-VGG*",
+    ]
+    maps = QTable.read(out / "completeness_maps.ecsv")
+    assert set(maps["classifier"]) == {"VGG", "SC-VGG", "injection_run"}
+    run = maps[(maps["classifier"] == "injection_run") & (maps["x"] == "theta_e") & (maps["n"] > 0)]
+    assert np.all(run["completeness"][run["x_low"] >= 1.0] == 1)
+    assert np.all(run["completeness"][run["x_high"] <= 1.0] == 0)
     # no half-written or staging files are left, and a second run refuses to overwrite
     assert not [p for p in out.iterdir() if p.name.startswith(".")]
     assert (

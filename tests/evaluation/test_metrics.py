@@ -14,6 +14,7 @@ from ggsltools.evaluation.metrics import (
     crossing_threshold,
     fold_metrics,
     fold_statistics,
+    performance_table,
     purity_completeness_curve,
     roc_table,
 )
@@ -136,3 +137,18 @@ def test_adversarial_mask_or_and():
     assert adversarial_mask(meta, combine="and").tolist() == [False, False, True, False, False]
     with pytest.raises(InputError, match="no column"):
         adversarial_mask(meta, theta_column="thetaE")
+
+
+def test_performance_table_in_percent_with_asterisks():
+    a = classification_metrics([1, 1, 0, 0], [0.9, 0.2, 0.1, 0.7])
+    b = classification_metrics([1, 0], [0.9, 0.1])
+    for table, subset in ((a, "all"), (b, "no-adversarial")):
+        table["classifier"] = ["VGG"]
+        table["subset"] = [subset]
+    from astropy.table import vstack
+
+    table = performance_table(vstack([a, b]))
+    assert table.colnames == ["class", "metric", "VGG", "VGG*"]
+    assert table["metric"].tolist()[:2] == ["AE", "purity"]
+    assert table["VGG"][0].to_value(u.percent) == pytest.approx(50.0)
+    assert table["VGG*"][0].to_value(u.percent) == pytest.approx(100.0)
