@@ -1,4 +1,4 @@
-"""The ``ggsltools evaluate`` and ``ggsltools report`` subcommands."""
+"""The ``evaluate``, ``report`` and ``scaling-relation`` subcommands."""
 
 from pathlib import Path
 
@@ -252,4 +252,75 @@ def _kb_cutouts(path, candidates, name):
         return candidates, kb.read(np.asarray(candidates["index"], dtype=np.int64))
 
 
-SUBCOMMANDS = (_add_evaluate, _add_report)
+def _add_scaling_relation(subparsers):
+    parser = subparsers.add_parser(
+        "scaling-relation",
+        help="Einstein radii of secondary critical lines against the member scaling relation",
+        description=(
+            "Compare the Einstein radii of the secondary tangential critical lines "
+            "assigned to members (a table of 'ggsltools critical-lines') with the "
+            "singular-isothermal-sphere prediction of the LensTool model's "
+            "sigma-magnitude relation of its members, theta_E = 4 pi (sigma/c)^2 "
+            "D_LS/D_S (Angora et al. 2023, Fig. 4). Writes OUT/scaling_relation.ecsv "
+            "and the figure as PNG and PDF."
+        ),
+    )
+    parser.add_argument("lines", metavar="LINES", help="critical-line table (ECSV)")
+    parser.add_argument("par", metavar="MODEL.par", help="the LensTool model of the lines")
+    parser.add_argument(
+        "--theta-min", type=float, default=0.2, help="smallest theta_E kept, arcsec (0.2)"
+    )
+    parser.add_argument(
+        "--theta-max", type=float, default=3.5, help="largest theta_E kept, arcsec (3.5)"
+    )
+    parser.add_argument(
+        "--convention",
+        choices=("sis", "dpie"),
+        default="sis",
+        help="4 pi (sigma/c)^2 (sis, the paper's) or LensTool's dPIE 6 pi (sigma/c)^2",
+    )
+    parser.add_argument("-o", "--out", required=True, help="output directory")
+    parser.add_argument("--overwrite", action="store_true", help="replace existing files")
+    parser.set_defaults(func=_run_scaling_relation)
+
+
+def _run_scaling_relation(args):
+    import astropy.units as u
+
+    from ..evaluation.plots import plot_scaling_relation, save_figure
+    from ..evaluation.scaling import member_relation, scaling_relation_check
+    from ..lensing.critical import read_lines, select_secondary
+    from ..lensing.lenstool import read_par
+    from ..staging import staged_files
+
+    names = ["scaling_relation.ecsv", "scaling_relation.png", "scaling_relation.pdf"]
+    lines = read_lines(args.lines)
+    model = read_par(args.par)
+    relation = member_relation(model.potentials)
+    lines = select_secondary(
+        lines, theta_min=args.theta_min * u.arcsec, theta_max=args.theta_max * u.arcsec
+    )
+    check = scaling_relation_check(
+        lines,
+        model.potentials,
+        relation=relation,
+        cosmology=model.cosmology,
+        convention=args.convention,
+    )
+    if not len(check):
+        raise InputError(
+            f"{args.lines}: no secondary line with theta_E in ({args.theta_min}, "
+            f"{args.theta_max}) arcsec is assigned to a member of {args.par}"
+        )
+    with staged_files(args.out, names, overwrite=args.overwrite) as staging:
+        check.write(staging / names[0], format="ascii.ecsv")
+        save_figure(plot_scaling_relation(check), staging, "scaling_relation")
+    print(
+        f"{len(check)} lines: median measured/predicted theta_E = "
+        f"{check.meta['median_ratio']:.3f} (vdslope {relation['vdslope']:.2f})"
+    )
+    report_written([Path(args.out) / n for n in names])
+    return 0
+
+
+SUBCOMMANDS = (_add_evaluate, _add_report, _add_scaling_relation)

@@ -60,3 +60,42 @@ def test_scaling_check_ratio_one_on_the_relation():
     lines.meta.pop("z_source")
     with pytest.raises(InputError, match="source redshift"):
         scaling_relation_check(lines, members, relation=relation)
+
+
+def test_scaling_relation_command(tmp_path, capsys):
+    from ggsltools.cli import main
+    from ggsltools.lensing.critical import write_lines
+
+    with pytest.warns(ModelFormatWarning):
+        model = read_par(DATA / "M1931" / "m1931.par")
+    pots = model.potentials[model.potentials["origin"] == "potfile"]
+    theta = sis_einstein_radius(
+        pots["v_disp"], z_lens=0.35, z_source=2.0, cosmology=model.cosmology
+    )
+    keep = np.flatnonzero((theta > 0.3 * u.arcsec) & (theta < 3 * u.arcsec))[:4]
+    pots, theta = pots[keep], theta[keep]
+    n = len(pots)
+    ring = [np.cos(np.linspace(0, 2 * np.pi, 5))] * n
+    lines = QTable(
+        {
+            "id": np.arange(1, n + 1),
+            "kind": ["tangential"] * n,
+            "closed": [True] * n,
+            "classification": ["secondary"] * n,
+            "theta_e": theta * [1.0, 1.1, 0.9, 1.0],
+            "member": np.asarray(pots["id"]).astype(str),
+        }
+    )
+    for name in ("line_x", "line_y", "caustic_x", "caustic_y"):
+        column = np.empty(n, dtype=object)
+        column[:] = ring
+        lines[name] = column
+    lines.meta.update({"z_lens": 0.35, "z_source": 2.0, "center_ra": 0.0, "center_dec": 0.0})
+    write_lines(lines, tmp_path / "lines.ecsv")
+    args = ["scaling-relation", str(tmp_path / "lines.ecsv"), str(DATA / "M1931" / "m1931.par")]
+    with pytest.warns(ModelFormatWarning):
+        assert main([*args, "-o", str(tmp_path / "out")]) == 0
+    assert "4 lines: median measured/predicted theta_E = 1.000" in capsys.readouterr().out
+    check = QTable.read(tmp_path / "out" / "scaling_relation.ecsv")
+    np.testing.assert_allclose(check["ratio"], [1.0, 1.1, 0.9, 1.0], rtol=1e-6)
+    assert (tmp_path / "out" / "scaling_relation.pdf").is_file()
