@@ -15,6 +15,8 @@ The modules follow Sect. 4 and Appendix A of Angora et al. (2023):
   against the singular-isothermal-sphere prediction of the member scaling relation.
 - ``ggsltools.evaluation.plots``: the figures.
 - ``ggsltools.evaluation.report``: candidate thumbnails and the HTML report.
+- ``ggsltools.evaluation.evaluate``: all of the above for several classifiers at
+  once, as ``ggsltools evaluate`` runs it.
 """
 
 from ..exceptions import GGSLToolsWarning

@@ -277,7 +277,9 @@ def write_report(
         (``report.html`` -> ``report_files/``).
     candidates : `~astropy.table.Table`
         Classified objects with sky positions and ``probability`` (optional
-        ``probability_std``, ``bin``, and an ``id``, ``member_id`` or ``index``).
+        ``probability_std``, ``bin``, ``complete``, the ``probability_<k>`` of each
+        ensemble member, and an ``id``, ``member_id`` or ``index``), shown in the
+        gallery in this order.
     cutouts : array-like
         ``(N, H, W, 3)`` cutouts of the candidates, bluest band first.
     tables : dict of str to `~astropy.table.Table`, optional
@@ -344,6 +346,12 @@ def write_report(
             else np.full(len(candidates), "")
         )
         colours = frame_colour(probability)
+        # the probability of each ensemble member and the cutout's completeness flag
+        extra = [
+            name
+            for name in candidates.colnames
+            if (name.startswith("probability_") and name != "probability_std") or name == "complete"
+        ]
         rows = []
         for i in range(len(candidates)):
             rows.append(
@@ -357,12 +365,15 @@ def write_report(
                 + _cell(std[i])
                 + _cell(bins[i])
                 + _cell(str(colours[i]))
+                + "".join(_cell(candidates[name][i]) for name in extra)
                 + "</tr>"
             )
         gallery = (
             '<table class="sortable" id="gallery"><thead><tr><th>thumbnail</th><th>id</th>'
             "<th>RA [deg]</th><th>Dec [deg]</th><th>probability</th>"
-            "<th>ensemble spread</th><th>bin</th><th>frame</th></tr></thead>"
+            "<th>ensemble spread</th><th>bin</th><th>frame</th>"
+            + "".join(f"<th>{html.escape(name)}</th>" for name in extra)
+            + "</tr></thead>"
             f"<tbody>{''.join(rows)}</tbody></table>"
         )
         table_html = "".join(

@@ -167,6 +167,9 @@ def _candidates(path):
     t["probability"] = [0.9, 0.35, 0.05, 0.6]
     t["probability_std"] = [0.05, 0.1, 0.01, 0.2]
     t["bin"] = ["high", "intermediate", "low", "high"]
+    t["probability_0"] = [0.95, 0.3, 0.06, 0.8]
+    t["probability_1"] = [0.85, 0.4, 0.04, 0.4]
+    t["complete"] = [True, True, True, False]
     t.write(path, format="ascii.ecsv")
     return t
 
@@ -258,6 +261,8 @@ def test_report_renders_in_headless_chromium(tmp_path, evaluated):
         header.click()
         assert column(1) == ["c3", "c2", "c4", "c1"]
         assert column(7) == ["grey", "orange", "green", "green"]
+        assert column(9) == ["0.0400", "0.4000", "0.4000", "0.8500"]  # probability_1
+        assert column(10) == ["True", "True", "False", "True"]  # complete
     finally:
         browser.quit()
 
