@@ -367,8 +367,14 @@ def evaluate_classifiers(
 
 
 def _completeness(name, positives, axes, threshold, result, per_figure):
-    """Completeness maps of one set of injected lenses, into the result tables."""
-    positives["detected"] = _float_column(positives["probability"], None) >= threshold
+    """Completeness maps of one set of injected lenses, into the result tables.
+
+    Lenses without a probability (NaN: not classified) are left out, not counted
+    as missed.
+    """
+    probability = _float_column(positives["probability"], None)
+    positives = positives[np.isfinite(probability)]
+    positives["detected"] = probability[np.isfinite(probability)] >= threshold
     cmaps = []
     for x, y, xe, ye in axes:
         if _missing(positives, [x, y], f"{name}: the completeness map of {x} and {y}"):

@@ -58,7 +58,7 @@ def test_degenerate_predictions_give_warnings_not_errors(metadata, two_classifie
     positives = positives[positives["label"] == 1]  # no non-GGSL at all
     flat = join_metadata(two_classifiers["SC-VGG"], metadata)
     flat["probability"] = 0.5  # every probability equal
-    flat["probability"][:10] = np.nan
+    flat["probability"][-10:] = np.nan  # ten GGSLs not classified
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         result = evaluate_classifiers({"only GGSLs": positives, "flat": flat})
@@ -69,3 +69,8 @@ def test_degenerate_predictions_give_warnings_not_errors(metadata, two_classifie
     row = metrics[(metrics["classifier"] == "flat") & (metrics["subset"] == "all")][0]
     assert row["auc"] == 0.5 and row["n"] == len(flat) - 10
     assert set(result.figures) >= {"metrics", "roc", "purity_completeness"}
+    # lenses without a probability are not in the completeness maps
+    maps = result.tables["completeness_maps"]
+    flat_maps = maps[(maps["classifier"] == "flat") & (maps["x"] == "theta_e")]
+    n_classified = np.count_nonzero(np.isfinite(flat["probability"]) & (flat["label"] == 1))
+    assert flat_maps["n"].sum() == n_classified < np.count_nonzero(flat["label"] == 1)
