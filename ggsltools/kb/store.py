@@ -123,13 +123,7 @@ class KBWriter:
     ):
         self.path = Path(path)
         self.partial = partial_path(self.path)
-        if self.path.exists() and not overwrite:
-            raise InputError(f"{self.path} exists; pass overwrite=True (--overwrite) to replace it")
-        folder = self.path.parent
-        if not folder.is_dir():
-            raise InputError(f"output folder {folder} does not exist")
-        if not os.access(folder, os.W_OK):
-            raise InputError(f"output folder {folder} is not writable")
+        self.check_destination(self.path, overwrite=overwrite)
         self.bands = list(bands)
         self.cutout_size = int(cutout_size)
         shape = (self.cutout_size, self.cutout_size, len(self.bands))
@@ -163,6 +157,34 @@ class KBWriter:
             build.attrs["batch_info"] = json.dumps([])
             build.create_group("metadata")
             self._file.flush()
+
+    @staticmethod
+    def check_destination(path, *, overwrite=False):
+        """Refuse a destination that cannot be written, before any work.
+
+        Parameters
+        ----------
+        path : str or `os.PathLike`
+            Destination of the finished file.
+        overwrite : bool, optional
+            Whether an existing file may be replaced.
+
+        Raises
+        ------
+        InputError
+            If ``path`` exists and ``overwrite`` is False, is a folder, or its
+            folder does not exist or is not writable.
+        """
+        path = Path(path)
+        if path.is_dir():
+            raise InputError(f"output {path} is a folder, not a file name")
+        if path.exists() and not overwrite:
+            raise InputError(f"{path} exists; pass overwrite=True (--overwrite) to replace it")
+        folder = path.parent
+        if not folder.is_dir():
+            raise InputError(f"output folder {folder} does not exist")
+        if not os.access(folder, os.W_OK):
+            raise InputError(f"output folder {folder} is not writable")
 
     def _open_partial(self, kb_id):
         try:
@@ -307,7 +329,8 @@ def _read_batches(f):
     names = sorted(name for name in group if "." not in name)
     if not names:
         return None
-    return vstack([QTable.read(group, path=name) for name in names], join_type="exact")
+    tables = [QTable.read(group, path=name) for name in names]
+    return vstack(tables, join_type="outer", metadata_conflicts="silent")
 
 
 class KnowledgeBase:
