@@ -39,16 +39,16 @@ import astropy.units as u
 import numpy as np
 from astropy.constants import c as speed_of_light
 from astropy.nddata import NoOverlapError, PartialOverlapError, overlap_slices
-from astropy.table import QTable, Table, vstack
+from astropy.table import QTable
 
 from ..catalog import map_columns, read_catalogue
 from ..config import Config, config_id, load_config
 from ..exceptions import InputError
 from ..version import __version__
 from .folds import assign_folds, validation_mask
-from .store import KBWriter
+from .store import KBWriter, concat_tables
 
-__all__ = ["EXCLUSION_REASONS", "build_kb", "fill_missing", "member_velocity"]
+__all__ = ["EXCLUSION_REASONS", "build_kb", "member_velocity"]
 
 log = logging.getLogger("ggsltools")
 
@@ -86,38 +86,6 @@ def member_velocity(z, z_cluster):
     return (speed_of_light * (z - z_cluster) / (1 + z_cluster)).to(u.km / u.s)
 
 
-def fill_missing(table):
-    """Fill the masked floating-point columns of a table with NaN.
-
-    Columns of other kinds (integers, flags, strings) stay masked.
-
-    Parameters
-    ----------
-    table : `~astropy.table.QTable`
-
-    Returns
-    -------
-    table : `~astropy.table.QTable`
-        The same table, modified in place.
-    """
-    for name in table.colnames:
-        col = table[name]
-        mask = getattr(col, "mask", None)
-        if mask is None or not np.issubdtype(
-            np.asarray(getattr(col, "value", col)).dtype, np.floating
-        ):
-            continue
-        if isinstance(col, u.Quantity):
-            data = np.array(col.unmasked.value, copy=True)
-            data[np.asarray(mask)] = np.nan
-            table[name] = data * col.unit
-        else:
-            data = np.array(col.data.data, copy=True)
-            data[np.asarray(mask)] = np.nan
-            table[name] = Table.Column(data, unit=col.unit, description=col.description)
-    return table
-
-
 def _cluster_key(name):
     import hashlib
 
@@ -148,7 +116,9 @@ _LOCAL = threading.local()
 
 def _images(cluster):
     """The images of a cluster, read once per process (read-only, shared by threads)."""
-    key = (cluster["name"], tuple(str(p) for p in cluster["images"].values()))
+    key = tuple(
+        (str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in cluster["images"].values()
+    ) + (repr(cluster["image_options"]),)
     with _IMAGES_LOCK:
         if key not in _IMAGES:
             from ..imaging.io import read_images
@@ -158,6 +128,21 @@ def _images(cluster):
                 {b: str(p) for b, p in cluster["images"].items()}, **cluster["image_options"]
             )
         return _IMAGES[key]
+
+
+def _population(sources, bands):
+    """The source population, one per thread and configuration (slow to set up)."""
+    from ..registry import get_plugin
+
+    cache = getattr(_LOCAL, "populations", None)
+    if cache is None:
+        cache = _LOCAL.populations = {}
+    key = (repr(sources), bands)
+    if key not in cache:
+        cache[key] = get_plugin("sources", sources["plugin"])(
+            bands=bands, **_quantity_options(sources["options"])
+        )
+    return cache[key]
 
 
 def _context(cluster, sources, injection):
@@ -187,9 +172,7 @@ def _context(cluster, sources, injection):
         psfs[band] = psf
     lens = cluster["lens_model"]
     model = read_lens_model(*lens["files"], plugin=lens["plugin"], **lens["options"])
-    population = get_plugin("sources", sources["plugin"])(
-        bands=bands, **_quantity_options(sources["options"])
-    )
+    population = _population(sources, bands)
     injector = get_plugin("injectors", injection["injector"])(
         population=population,
         psfs=psfs,
@@ -488,7 +471,6 @@ def _run_batch(task, cluster, sources, injection, kb):
         meta[name] = member_table[name]
     if records:
         positives = _injection_columns(records)
-        negatives = meta[labels == 0]
         pos_meta = meta[labels == 1]
         for name in positives.colnames:
             pos_meta[name] = positives[name]
@@ -496,8 +478,7 @@ def _run_batch(task, cluster, sources, injection, kb):
             np.concatenate([np.flatnonzero(labels == 0), np.flatnonzero(labels == 1)]),
             kind="stable",
         )
-        meta = vstack([negatives, pos_meta], join_type="outer", metadata_conflicts="silent")[order]
-        fill_missing(meta)
+        meta = concat_tables([meta[labels == 0], pos_meta])[order]
     x = np.stack(cutouts) if cutouts else np.zeros((0, size, size, len(bands)), np.float32)
     return x, labels, meta, {"failures": failures}
 
@@ -748,7 +729,6 @@ def build_kb(config, output, *, scheduler=None, workers=None, progress=False, ov
             metadata = writer.batch_metadata()
             if metadata is None:
                 raise InputError("no cutout was made: every candidate was excluded")
-            metadata = fill_missing(metadata)
             labels = np.asarray(metadata["label"])
             metadata.add_column(np.arange(len(metadata)), name="index", index=0)
             groups = np.asarray(metadata["group"]) if kb["group_members"] else None
