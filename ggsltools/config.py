@@ -507,6 +507,7 @@ def _catalogue_columns(section, columns, where, errors):
 
 def _check_clusters(data, errors):
     names = set()
+    bands = None
     for i, cluster in enumerate(data.get("clusters") or []):
         if cluster is None:
             continue
@@ -515,6 +516,13 @@ def _check_clusters(data, errors):
             errors.append(f"{where}.name: {cluster['name']!r} is used twice")
         names.add(cluster["name"])
         images, psfs = cluster["images"] or {}, cluster["psfs"] or {}
+        if bands is None:
+            bands = list(images)
+        elif list(images) != bands:
+            errors.append(
+                f"{where}.images: bands {', '.join(images)} differ from the first "
+                f"cluster's {', '.join(bands)} (same bands, same order)"
+            )
         missing = [band for band in images if band not in psfs]
         if missing:
             errors.append(f"{where}.psfs: no PSF for band(s) {', '.join(missing)}")
