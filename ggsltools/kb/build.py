@@ -57,11 +57,18 @@ EXCLUSION_REASONS = {
     "outside_image": "the member lies outside the images",
     "edge": "the cutout comes within edge_margin pixels of the image edge",
     "star": "the member lies within the radius of a masked bright star",
-    "incomplete": "a pixel of the cutout is NaN, masked or of zero weight in some band",
+    "incomplete": (
+        "a pixel of the cutout is NaN, masked or of zero weight in some band, or more "
+        "than 1% of its pixels are exactly 0 (no coverage)"
+    ),
     "injection_failed": "the injector could not simulate the lens",
 }
 
 _CLASSES = {1: "GGSL", 0: "non-GGSL"}
+
+#: Largest fraction of pixels exactly 0 in a band of a usable cutout (drizzled
+#: images hold 0 where no exposure covers the sky and no weight map says so).
+_MAX_ZERO_FRACTION = 0.01
 
 #: A number followed by a unit.
 _QUANTITY = re.compile(r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s+\S")
@@ -290,6 +297,7 @@ def _plan_cluster(cluster, sources, injection, kb):
         & (~np.asarray(images[b].mask, bool) if images[b].mask is not None else True)
         for b in bands
     ]
+    data = [images[b].data for b in bands]
     reasons, origins = [], []
     for i in range(len(members)):
         reason, origin = _cutout_box(shape, x[i], y[i], size, margin)
@@ -298,7 +306,11 @@ def _plan_cluster(cluster, sources, injection, kb):
             reason = "star" if np.any(near) else ""
         if not reason:
             box = (slice(origin[0], origin[0] + size), slice(origin[1], origin[1] + size))
-            reason = "" if all(np.all(v[box]) for v in valid) else "incomplete"
+            covered = all(
+                np.all(v[box]) and np.mean(d[box] == 0) <= _MAX_ZERO_FRACTION
+                for v, d in zip(valid, data)
+            )
+            reason = "" if covered else "incomplete"
         reasons.append(reason)
         origins.append(origin or (-1, -1))
     members["center_x"] = x
@@ -672,14 +684,12 @@ def build_kb(config, output, *, scheduler=None, workers=None, progress=False, ov
             n_pos = 0
         _check_counts(plans, n_neg, n_pos, kb)
         allocation = _allocate(plans, n_pos, kb["seed"])
-        population = None
-        if n_pos:
-            _, _, population, _ = _context(data["clusters"][0], data["sources"], data["injection"])
+        images0 = _images(data["clusters"][0])
+        population = _population(data["sources"], tuple(images0)) if n_pos else None
         tasks = []
         for i, plan in enumerate(plans):
             tasks += _batches_of(plan, i, int(allocation[i]), population, data)
 
-        images0 = _images(data["clusters"][0])
         first = next(iter(images0.values()))
         exclusions = {}
         for plan in plans:

@@ -38,7 +38,18 @@ def inputs(mock_clusters):
     QTable({"RA": star["ra"].value, "DEC": star["dec"].value, "R": [0.5]}).write(
         root / "stars.csv", format="ascii.csv", overwrite=True
     )
+    # cluster B's F435W image has no coverage (zeros) around member 7
+    import shutil
+
+    from astropy.io import fits
+
+    shutil.copytree(root / "B", root / "Bz", dirs_exist_ok=True)
     b_members = QTable.read(root / "B" / "mock_members.ecsv")
+    with fits.open(root / "Bz" / "mock_F435W.fits", mode="update") as hdul:
+        hdu = next(h for h in hdul if h.data is not None)
+        row = b_members[b_members["id"] == 7][0]
+        x, y = int(round(row["x_pix"])), int(round(row["y_pix"]))
+        hdu.data[y - 15 : y + 15, x - 15 : x + 15] = 0
     ids = np.asarray(b_members["id"])
     scores = np.where(np.isin(ids, [2, 5]), 1.0, -1.0)
     QTable({"obj": ids.astype(str), "score_ann": scores, "score_bob": scores}).write(
@@ -53,7 +64,7 @@ def inputs(mock_clusters):
     )
     b = cluster_toml(
         "B",
-        "B",
+        "Bz",
         extra='inspection = { path = "B_inspection.ecsv", id_column = "obj", '
         'score_columns = ["score_ann", "score_bob"] }',
     ).replace('negatives = "members"', 'negatives = "inspection"')
@@ -91,6 +102,7 @@ def test_build_counts_and_exclusions(built, inputs):
         assert not {"2", "5"} & b_ids
         assert kb.exclusions["star"]["non-GGSL"] == 1
         assert kb.exclusions["outside_image"]["non-GGSL"] == 1
+        assert kb.exclusions["incomplete"]["non-GGSL"] >= 1 and "7" not in b_ids
         assert summary["clusters"]["A"]["n_members_read"] == 13
         assert summary["clusters"]["A"]["n_members_selected"] == 12  # 901 too fast
         # contract columns
