@@ -276,6 +276,16 @@ def _cutout_box(shape, x, y, size, margin):
     return "", (row0, col0)
 
 
+def _covered(image, box):
+    """Whether every pixel of a box of an image is usable (finite, unmasked, exposed)."""
+    data = np.asarray(image.data[box])
+    if not np.all(np.isfinite(data)):
+        return False
+    if image.mask is not None and np.any(np.asarray(image.mask)[box]):
+        return False
+    return np.mean(data == 0) <= _MAX_ZERO_FRACTION
+
+
 def _plan_cluster(cluster, sources, injection, kb):
     """Members, checks, negatives and secondary lines of one cluster."""
     from astropy.coordinates import SkyCoord
@@ -292,12 +302,6 @@ def _plan_cluster(cluster, sources, injection, kb):
     size, margin = kb["cutout_size"], kb["edge_margin"]
     shape = first.data.shape
     stars = _read_stars(cluster)
-    valid = [
-        np.isfinite(images[b].data)
-        & (~np.asarray(images[b].mask, bool) if images[b].mask is not None else True)
-        for b in bands
-    ]
-    data = [images[b].data for b in bands]
     reasons, origins = [], []
     for i in range(len(members)):
         reason, origin = _cutout_box(shape, x[i], y[i], size, margin)
@@ -306,11 +310,7 @@ def _plan_cluster(cluster, sources, injection, kb):
             reason = "star" if np.any(near) else ""
         if not reason:
             box = (slice(origin[0], origin[0] + size), slice(origin[1], origin[1] + size))
-            covered = all(
-                np.all(v[box]) and np.mean(d[box] == 0) <= _MAX_ZERO_FRACTION
-                for v, d in zip(valid, data)
-            )
-            reason = "" if covered else "incomplete"
+            reason = "" if all(_covered(images[b], box) for b in bands) else "incomplete"
         reasons.append(reason)
         origins.append(origin or (-1, -1))
     members["center_x"] = x
@@ -398,7 +398,7 @@ def _member_columns(members, rows, bands):
     for name in ("ra", "dec"):
         table[name] = members[name][rows]
     if "z" in members.colnames:
-        table["member_z"] = np.asarray(members["z"][rows], dtype=float)
+        table["member_z"] = _floats(members["z"][rows])
     for band in bands:
         name = f"member_{band}"
         if name in members.colnames:
