@@ -674,7 +674,12 @@ def build_kb(config, output, *, scheduler=None, workers=None, progress=False, ov
     runner = _Runner(scheduler=scheduler, workers=workers)
     try:
         args = [(c, data["sources"], data["injection"], kb) for c in data["clusters"]]
-        plans = list(runner.ordered(_plan_cluster, args))
+        plans = runner.ordered(_plan_cluster, args)
+        if progress:
+            from tqdm.auto import tqdm
+
+            plans = tqdm(plans, total=len(args), desc="plan clusters", unit="cluster")
+        plans = list(plans)
         problems = [p for plan in plans for p in plan["problems"]]
         for problem in problems:
             log.warning(problem)

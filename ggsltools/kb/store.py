@@ -98,7 +98,8 @@ class KBWriter:
     provenance : dict
         JSON-able record of the configuration, versions and creation time.
     overwrite : bool, optional
-        Replace an existing finished file at ``path``.
+        Replace an existing finished file at ``path``, and a partial file that
+        cannot be resumed (another build's, or unreadable).
 
     Raises
     ------
@@ -134,9 +135,16 @@ class KBWriter:
         self.bands = list(bands)
         self.cutout_size = int(cutout_size)
         shape = (self.cutout_size, self.cutout_size, len(self.bands))
+        self._file = None
         if self.partial.exists():
-            self._file = self._open_partial(kb_id)
-        else:
+            try:
+                self._file = self._open_partial(kb_id)
+            except InputError:
+                if not overwrite:
+                    raise
+                log.info("replacing %s (another build, or unreadable)", self.partial)
+                self.partial.unlink()
+        if self._file is None:
             self._file = h5py.File(self.partial, "w", track_order=True)
             attrs = self._file.attrs
             attrs["format"] = FORMAT
@@ -202,12 +210,14 @@ class KBWriter:
             ) from None
         if _decode(f.attrs.get("format")) != FORMAT or "_build" not in f:
             f.close()
-            raise InputError(f"{self.partial} is not a partial knowledge base; remove it")
+            raise InputError(
+                f"{self.partial} is not a partial knowledge base; remove it (or overwrite)"
+            )
         if _decode(f.attrs["kb_id"]) != kb_id:
             f.close()
             raise InputError(
                 f"{self.partial} holds an interrupted build of another configuration or "
-                "seed; remove it to start again"
+                "seed; remove it, or overwrite, to start again"
             )
         ends = json.loads(f["_build"].attrs["batch_ends"])
         rows = ends[-1] if ends else 0
