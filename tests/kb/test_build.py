@@ -243,13 +243,11 @@ def test_distributed_workers_do_not_change_the_result(inputs, built, tmp_path):
     distributed = pytest.importorskip("distributed")
     _root, config = inputs
     reference, _ = built
-    with (
-        distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
-        ) as cluster,
-        distributed.Client(cluster) as client,
-    ):
-        build_kb(config, tmp_path / "dist.h5", scheduler=client)
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
+    ) as cluster:
+        # by address, as --scheduler gives it
+        build_kb(config, tmp_path / "dist.h5", scheduler=cluster.scheduler_address)
     _assert_same_kb(reference, tmp_path / "dist.h5")
 
 
