@@ -29,6 +29,7 @@ accumulated in one image.
 """
 
 import contextlib
+import json
 import logging
 import re
 import threading
@@ -615,6 +616,27 @@ def _batches_of(plan, cluster_index, n_pos, population, data):
     return tasks
 
 
+def _plan_id(tasks):
+    """A hash of what each batch holds: members, lines and sources, in order."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for task, *_ in tasks:
+        members = task["members"]
+        record = [task["cluster_key"], task["batch"]]
+        for kind, index in task["items"]:
+            if kind == 1:
+                row = task["lines"][index]
+                member = int(task["member_index"][index])
+                source = task["sources"][index]
+                record.append([1, str(members["id"][member]), int(row["id"]), float(source["z"])])
+            else:
+                record.append([0, str(members["id"][index])])
+        record.append(np.round(np.asarray(members["center_x"], float), 6).tolist())
+        digest.update(json.dumps(record).encode())
+    return digest.hexdigest()[:16]
+
+
 def _versions():
     import importlib.metadata
 
@@ -713,6 +735,7 @@ def build_kb(config, output, *, scheduler=None, workers=None, progress=False, ov
         }
         writer = KBWriter(
             output,
+            plan_id=_plan_id(tasks),
             bands=list(images0),
             cutout_size=kb["cutout_size"],
             pixel_scale=first.meta["pixel_scale"],

@@ -97,6 +97,10 @@ class KBWriter:
         partial file is resumed only if its identifier is the same.
     provenance : dict
         JSON-able record of the configuration, versions and creation time.
+    plan_id : str, optional
+        Identifier of the list of batches to write (a hash of what each holds); a
+        partial file is resumed only if it is the same, so that inputs changed
+        since the interruption are not mixed with the batches already written.
     overwrite : bool, optional
         Replace an existing finished file at ``path``, and a partial file that
         cannot be resumed (another build's, or unreadable).
@@ -127,6 +131,7 @@ class KBWriter:
         seed,
         kb_id,
         provenance,
+        plan_id="",
         overwrite=False,
     ):
         self.path = Path(path)
@@ -138,7 +143,7 @@ class KBWriter:
         self._file = None
         if self.partial.exists():
             try:
-                self._file = self._open_partial(kb_id)
+                self._file = self._open_partial(kb_id, plan_id)
             except InputError:
                 if not overwrite:
                     raise
@@ -168,6 +173,7 @@ class KBWriter:
                 "labels", shape=(0,), maxshape=(None,), dtype="int8", chunks=(4096,)
             )
             build = self._file.create_group("_build")
+            build.attrs["plan_id"] = plan_id
             build.attrs["batch_ends"] = json.dumps([])
             build.attrs["batch_info"] = json.dumps([])
             build.create_group("metadata")
@@ -201,7 +207,7 @@ class KBWriter:
         if not os.access(folder, os.W_OK):
             raise InputError(f"output folder {folder} is not writable")
 
-    def _open_partial(self, kb_id):
+    def _open_partial(self, kb_id, plan_id):
         try:
             f = h5py.File(self.partial, "r+")
         except OSError as exc:
@@ -218,6 +224,12 @@ class KBWriter:
             raise InputError(
                 f"{self.partial} holds an interrupted build of another configuration or "
                 "seed; remove it, or overwrite, to start again"
+            )
+        if _decode(f["_build"].attrs.get("plan_id", "")) != plan_id:
+            f.close()
+            raise InputError(
+                f"{self.partial} was started with other inputs (the images, catalogues or "
+                "models changed since); remove it, or overwrite, to start again"
             )
         ends = json.loads(f["_build"].attrs["batch_ends"])
         rows = ends[-1] if ends else 0

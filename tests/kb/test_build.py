@@ -224,6 +224,16 @@ def test_interrupted_build_resumes_to_the_same_file(inputs, built, tmp_path, mon
         KnowledgeBase(partial_path(out))
     with KnowledgeBase(partial_path(out), allow_incomplete=True) as kb:
         assert len(kb) == 3 * 6
+    # other inputs under the same configuration are not mixed with these batches
+    members = (config.parent / "A_members.ecsv").read_text()
+    (config.parent / "A_members.ecsv").write_text(
+        (config.parent / "A" / "mock_members.ecsv").read_text()
+    )
+    try:
+        with pytest.raises(InputError, match="other inputs"):
+            build_kb(config, out)
+    finally:
+        (config.parent / "A_members.ecsv").write_text(members)
     summary = build_kb(config, out)
     assert summary["resumed_batches"] == 3
     _assert_same_kb(reference, out)
