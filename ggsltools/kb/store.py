@@ -10,8 +10,10 @@ File layout (``format`` = "ggsltools-kb", ``format_version`` = 1):
 - ``/labels``: int8 (N,), 1 = GGSL (simulated), 0 = non-GGSL (inspected).
 - ``/metadata``: a table written with astropy's HDF5 writer (``serialize_meta=True``),
   one row per cutout; written when the build completes.
-- ``/_build`` (only while incomplete): the metadata of each batch written so far and
-  the row count after each batch, from which an interrupted build resumes.
+- ``/_build`` (only while incomplete): the metadata of each batch written so far
+  (plain structured datasets, units in a JSON attribute), the row count after each
+  batch and the identifier of the build's list of batches, from which an
+  interrupted build resumes.
 
 A build writes ``NAME.partial`` next to the destination ``NAME`` and renames it only
 once complete, so a file under the destination name is always complete.
