@@ -333,7 +333,7 @@ class KBWriter:
         if len(metadata) != self.n_rows:
             raise InputError(f"{len(metadata)} metadata rows for {self.n_rows} cutouts")
         f = self._file
-        QTable(metadata).write(f, path="metadata", serialize_meta=True)
+        QTable(metadata, copy=False).write(f, path="metadata", serialize_meta=True)
         for key, value in (attrs or {}).items():
             f.attrs[key] = value if isinstance(value, int | float | str) else json.dumps(value)
         del f["_build"]
