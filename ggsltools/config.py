@@ -660,7 +660,7 @@ def load_config(path, *, sections=None):
     return Config(path=path, raw=raw, data=data)
 
 
-def config_id(config, *extra):
+def config_id(config, *extra, sections=None):
     """A deterministic identifier of a configuration (and further values).
 
     Parameters
@@ -669,13 +669,19 @@ def config_id(config, *extra):
         The configuration; its values as written are hashed.
     *extra
         Further JSON-able values (a seed, a package version).
+    sections : iterable of str, optional
+        Hash only these sections (those a stage reads), so that changing the
+        others does not change the identifier; all of them by default.
 
     Returns
     -------
     id : str
         The first 16 hex digits of a SHA-256 of the canonical JSON.
     """
-    text = json.dumps([config.raw, *extra], sort_keys=True, default=str)
+    raw = config.raw
+    if sections is not None:
+        raw = {name: value for name, value in raw.items() if name in set(sections)}
+    text = json.dumps([raw, *extra], sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 

@@ -49,9 +49,12 @@ from ..version import __version__
 from .folds import assign_folds, validation_mask
 from .store import KBWriter, concat_tables
 
-__all__ = ["EXCLUSION_REASONS", "build_kb", "member_velocity"]
+__all__ = ["EXCLUSION_REASONS", "KB_SECTIONS", "build_kb", "member_velocity"]
 
 log = logging.getLogger("ggsltools")
+
+#: Configuration sections a knowledge base depends on (and its identifier hashes).
+KB_SECTIONS = ("clusters", "sources", "injection", "kb")
 
 #: Why a candidate cutout is left out, in the order the checks are made.
 EXCLUSION_REASONS = {
@@ -685,11 +688,11 @@ def build_kb(config, output, *, scheduler=None, workers=None, progress=False, ov
         knowledge base would have fewer negatives or positives than folds.
     """
     if not isinstance(config, Config):
-        config = load_config(config, sections=("clusters", "sources", "injection", "kb"))
+        config = load_config(config, sections=KB_SECTIONS)
     output = Path(output)
     data = config.data
     kb = data["kb"]
-    kb_id = config_id(config, kb["seed"], __version__)
+    kb_id = config_id(config, kb["seed"], __version__, sections=KB_SECTIONS)
     # refuse an unusable destination before any work
     KBWriter.check_destination(output, overwrite=overwrite)
 
