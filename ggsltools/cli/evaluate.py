@@ -179,12 +179,14 @@ def _add_report(subparsers):
 
 
 def _run_report(args):
-    import numpy as np
-    from astropy.table import QTable
 
     from ..catalog import read_catalogue
-    from ..evaluation.evaluate import output_names
-    from ..evaluation.report import check_report_paths, write_report
+    from ..evaluation.report import (
+        check_report_paths,
+        evaluation_contents,
+        select_candidates,
+        write_report,
+    )
     from ..imaging.cutouts import extract_cutouts
     from ..imaging.io import read_images
 
@@ -193,15 +195,12 @@ def _run_report(args):
     if not folder.is_dir():
         raise InputError(f"evaluation folder {folder} does not exist")
     candidates = read_catalogue(args.candidates, what="candidate catalogue")
-    if "probability" not in candidates.colnames:
-        raise InputError(f"{args.candidates}: no column 'probability'")
-    probability = np.asarray(candidates["probability"], dtype=float)
-    keep = np.nan_to_num(probability, nan=-1) >= args.min_probability
-    candidates = candidates[keep]
-    order = np.argsort(
-        -np.nan_to_num(np.asarray(candidates["probability"], float), nan=-1), kind="stable"
+    candidates = select_candidates(
+        candidates,
+        min_probability=args.min_probability,
+        max_candidates=args.max_candidates,
+        name=args.candidates,
     )
-    candidates = candidates[order[: args.max_candidates]]
     if args.kb is not None:
         candidates, pixels = _kb_cutouts(args.kb, candidates, args.candidates)
     else:
@@ -210,13 +209,7 @@ def _run_report(args):
         pixels = extract_cutouts(
             images, candidates, size=args.size, bands=list(image_paths), name=args.candidates
         ).data
-    tables = {}
-    for path in sorted(folder.glob("*.ecsv")):
-        tables[path.stem.replace("_", " ")] = QTable.read(path, format="ascii.ecsv")
-    # the figures of 'evaluate' in the order of the paper, then any others
-    known = [n for n in output_names() if n.endswith(".png")]
-    pngs = sorted(folder.glob("*.png"), key=lambda p: (known + [p.name]).index(p.name))
-    figures = {path.stem.replace("_", " "): path for path in pngs}
+    tables, figures = evaluation_contents(folder)
     written = write_report(
         args.out,
         candidates=candidates,

@@ -30,7 +30,9 @@ from ..imaging.display import rgb_cutout
 __all__ = [
     "FRAME_COLOURS",
     "check_report_paths",
+    "evaluation_contents",
     "frame_colour",
+    "select_candidates",
     "thumbnail",
     "write_report",
     "write_thumbnails",
@@ -416,3 +418,74 @@ probability is above 0.5, orange between 0.2 and 0.5, grey below 0.2.</p>
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return [path, folder]
+
+
+def evaluation_contents(folder):
+    """The tables and figures of an evaluation folder, for `write_report`.
+
+    Parameters
+    ----------
+    folder : str or `os.PathLike`
+        A folder written by ``ggsltools evaluate``
+        (`~ggsltools.evaluation.evaluate.write_evaluation`).
+
+    Returns
+    -------
+    tables : dict of str to `~astropy.table.QTable`
+        Title (the file name with spaces) to each ECSV table, by name.
+    figures : dict of str to `pathlib.Path`
+        Caption to each PNG figure, in the order of the paper's figures, then
+        any others.
+
+    Raises
+    ------
+    InputError
+        If the folder does not exist.
+    """
+    from astropy.table import QTable
+
+    from .evaluate import output_names
+
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise InputError(f"evaluation folder {folder} does not exist")
+    tables = {
+        path.stem.replace("_", " "): QTable.read(path, format="ascii.ecsv")
+        for path in sorted(folder.glob("*.ecsv"))
+    }
+    known = [n for n in output_names() if n.endswith(".png")]
+    pngs = sorted(folder.glob("*.png"), key=lambda p: (known + [p.name]).index(p.name))
+    figures = {path.stem.replace("_", " "): path for path in pngs}
+    return tables, figures
+
+
+def select_candidates(candidates, *, min_probability=0.0, max_candidates=None, name="candidates"):
+    """The candidates a gallery shows: probable enough, most probable first.
+
+    Parameters
+    ----------
+    candidates : `~astropy.table.Table`
+        Classified objects with a ``probability`` column.
+    min_probability : float, optional
+        Keep objects with at least this probability (NaN never).
+    max_candidates : int, optional
+        Keep at most this many.
+    name : str, optional
+        How to call the table in messages.
+
+    Returns
+    -------
+    selected : `~astropy.table.Table`
+        The rows kept, sorted by decreasing probability (stable).
+
+    Raises
+    ------
+    InputError
+        If there is no ``probability`` column.
+    """
+    if "probability" not in candidates.colnames:
+        raise InputError(f"{name}: no column 'probability'")
+    probability = np.nan_to_num(np.asarray(candidates["probability"], dtype=float), nan=-1.0)
+    keep = np.flatnonzero(probability >= min_probability)
+    order = keep[np.argsort(-probability[keep], kind="stable")]
+    return candidates[order[:max_candidates]]

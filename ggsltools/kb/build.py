@@ -49,7 +49,7 @@ from ..version import __version__
 from .folds import assign_folds, validation_mask
 from .store import KBWriter, concat_tables
 
-__all__ = ["EXCLUSION_REASONS", "KB_SECTIONS", "build_kb", "member_velocity"]
+__all__ = ["EXCLUSION_REASONS", "KB_SECTIONS", "build_kb", "member_velocity", "read_members"]
 
 log = logging.getLogger("ggsltools")
 
@@ -204,7 +204,27 @@ def _floats(column):
     return np.ma.filled(np.ma.asarray(column, dtype=float), np.nan)
 
 
-def _read_members(cluster):
+def read_members(cluster):
+    """The member catalogue of one configured cluster, mapped and selected.
+
+    Parameters
+    ----------
+    cluster : dict
+        One validated ``[[clusters]]`` table (`ggsltools.config`).
+
+    Returns
+    -------
+    members : `~astropy.table.QTable`
+        ``id`` (str), ``ra``, ``dec`` (deg), the other mapped columns and
+        ``member_<band>`` magnitudes, limited to ``max_velocity`` when given.
+    n_read : int
+        Rows in the file before the velocity selection.
+
+    Raises
+    ------
+    InputError
+        If the file cannot be read or a mapped column is missing.
+    """
     section = cluster["members"]
     path = section["path"]
     table = read_catalogue(path, what="member catalogue", format=section["format"])
@@ -299,7 +319,7 @@ def _plan_cluster(cluster, sources, injection, kb):
     images, model, _, _ = _context(cluster, sources, injection)
     bands = tuple(images)
     first = images[bands[0]]
-    members, n_read = _read_members(cluster)
+    members, n_read = read_members(cluster)
     coords = SkyCoord(members["ra"], members["dec"])
     x, y = first.wcs.celestial.world_to_pixel(coords)
     x, y = np.atleast_1d(x), np.atleast_1d(y)
