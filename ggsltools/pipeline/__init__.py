@@ -9,5 +9,7 @@ that can resume (the knowledge-base build, training) pick up what their folder
 already holds.
 """
 
+from .demo import *  # noqa: F403
 from .manifest import *  # noqa: F403
 from .runner import *  # noqa: F403
+from .stages import *  # noqa: F403
