@@ -273,7 +273,8 @@ def _cohen(first, second):
 
     if len(first) < 2 or len(set(first) | set(second)) < 2:
         return np.nan  # a single category: agreement by chance is 1, kappa undefined
-    return float(cohen_kappa_score(first, second, labels=list(SCORE_VALUES)))
+    categories = [SCORE_VALUES.index(s) for s in first], [SCORE_VALUES.index(s) for s in second]
+    return float(cohen_kappa_score(*categories, labels=list(range(len(SCORE_VALUES)))))
 
 
 def pairwise_kappa(merged):

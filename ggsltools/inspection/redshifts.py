@@ -98,7 +98,7 @@ def _floats(values, name, path, line_numbers):
         except ValueError:
             raise InputError(
                 f"redshift catalogue {path}, line {line_numbers[k]}: column {name!r} "
-                f"value {value!r} is not a number"
+                f"value {str(value)!r} is not a number"
             ) from None
     return out
 

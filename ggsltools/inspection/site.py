@@ -64,7 +64,8 @@ def _ids(catalogue, id_column):
     ids = np.array([str(v).strip() for v in catalogue[id_column].tolist()], dtype=str)
     if len(set(ids.tolist())) != len(ids):
         values, counts = np.unique(ids, return_counts=True)
-        raise InputError(f"catalogue column {id_column!r} repeats the id {values[counts > 1][0]!r}")
+        repeated = str(values[counts > 1][0])
+        raise InputError(f"catalogue column {id_column!r} repeats the id {repeated!r}")
     return ids
 
 
