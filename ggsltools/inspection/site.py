@@ -31,12 +31,12 @@ from pathlib import Path
 
 import astropy.units as u
 import numpy as np
-from astropy.table import QTable, Table
+from astropy.nddata import NoOverlapError, overlap_slices
+from astropy.table import QTable
 
 from .. import __version__
 from ..catalog import sky_positions
 from ..exceptions import InputError
-from ..imaging.cutouts import extract_cutouts
 from ..imaging.display import rgb_cutout, stretch_band
 from ..imaging.images import check_multiband
 from ..staging import staged_files
@@ -52,7 +52,6 @@ SITE_FILE = "index.html"
 CUTOUT_FOLDER = "cutouts"
 
 _ORDERS = ("catalogue", "random", "probability")
-_CHUNK = 16
 
 
 def _ids(catalogue, id_column):
@@ -167,32 +166,49 @@ def _pixels(quantity, scale, name):
     return int(round(pixels))
 
 
-def _png(path, array):
+def _png(path, array, *, level=1):
+    """Write a PNG with Pillow; noise-dominated pictures barely compress (a few
+    per cent at level 1), so the large ones are stored (level 0), which is faster."""
     from PIL import Image
 
-    Image.fromarray(np.ascontiguousarray(array)).save(path, format="PNG", compress_level=1)
+    Image.fromarray(np.ascontiguousarray(array)).save(path, format="PNG", compress_level=level)
 
 
 def _safe(text):
     return "".join(c if c.isalnum() or c in "-_" else "_" for c in text)
 
 
-def _render_chunk(images, bands, rgb_bands, table, rows, folder, small, large, clip, names):
-    """Cut, stretch and write the pictures of the objects ``rows``; their completeness."""
-    cut = extract_cutouts(images, table[rows], size=large, bands=bands)
+def _cut(arrays, valids, x, y, size):
+    """A ``(size, size, bands)`` stamp, NaN where a pixel is outside or invalid.
+
+    Centred as `~ggsltools.imaging.cutouts.extract_cutouts` centres its
+    cutouts; the validity masks are computed once for all objects.
+    """
+    out = np.full((size, size, len(arrays)), np.nan, dtype=np.float32)
+    try:
+        large, small = overlap_slices(arrays[0].shape, (size, size), (y, x), mode="partial")
+    except NoOverlapError:
+        return out
+    for k, (data, valid) in enumerate(zip(arrays, valids)):
+        out[small + (k,)] = np.where(valid[large], data[large], np.float32(np.nan))
+    return out
+
+
+def _render(arrays, valids, bands, rgb_index, x, y, path_stem, small, large, clip):
+    """Cut, stretch and write the pictures of one object; whether its cutout is complete."""
+    stack = _cut(arrays, valids, x, y, large)  # invalid pixels are NaN: shown black
     offset = (large - small) // 2
-    rgb_index = [bands.index(b) for b in rgb_bands]
-    for k, row in enumerate(rows):
-        stack = np.where(cut.mask[k], np.float32(np.nan), cut.data[k])  # shown black
-        stem = names[row]
-        _png(folder / f"{stem}_zoom.png", rgb_cutout(stack[..., rgb_index], clip=clip)[::-1])
-        centre = stack[offset : offset + small, offset : offset + small]
-        _png(folder / f"{stem}_rgb.png", rgb_cutout(centre[..., rgb_index], clip=clip)[::-1])
-        planes = stretch_band(np.moveaxis(centre, -1, 0), clip=clip)
-        for b, band in enumerate(bands):
-            grey = np.round(planes[b][::-1] * 255).astype(np.uint8)
-            _png(folder / f"{stem}_{_safe(band)}.png", grey)
-    return rows, cut.meta["complete"]
+    _png(f"{path_stem}_zoom.png", rgb_cutout(stack[..., rgb_index], clip=clip)[::-1], level=0)
+    centre = stack[offset : offset + small, offset : offset + small]
+    rgb = rgb_cutout(centre[..., rgb_index], clip=clip)[::-1]
+    _png(f"{path_stem}_rgb.png", rgb)
+    for b, band in enumerate(bands):
+        if b in rgb_index:  # rgb_cutout stretches each band with stretch_band: reuse it
+            grey = rgb[..., 2 - rgb_index.index(b)]
+        else:
+            grey = np.round(stretch_band(centre[..., b], clip=clip)[::-1] * 255).astype(np.uint8)
+        _png(f"{path_stem}_{_safe(band)}.png", grey)
+    return bool(np.isfinite(centre).all())
 
 
 def _markers(x0, y0, large, sources_xy, sources_z):
@@ -334,10 +350,9 @@ def write_site(
     if not len(table):
         raise InputError("the catalogue holds no object to inspect")
     coords = sky_positions(table)
-    position_table = Table({"ra": coords.ra.deg, "dec": coords.dec.deg})
-    x, y = reference.wcs.world_to_pixel(coords)
-    x0 = np.ceil(np.atleast_1d(x) - large / 2.0).astype(int)
-    y0 = np.ceil(np.atleast_1d(y) - large / 2.0).astype(int)
+    x, y = (np.atleast_1d(v) for v in reference.wcs.world_to_pixel(coords))
+    x0 = np.ceil(x - large / 2.0).astype(int)  # first pixel of each zoom field
+    y0 = np.ceil(y - large / 2.0).astype(int)
     sources_xy = sources_z = None
     if redshifts is not None:
         behind = background_sources(redshifts, z_cluster=z_cluster, dz=dz)
@@ -358,37 +373,38 @@ def write_site(
     ) as tmp:
         folder = tmp / CUTOUT_FOLDER
         folder.mkdir()
-        chunks = [
-            np.arange(start, min(start + _CHUNK, len(table)))
-            for start in range(0, len(table), _CHUNK)
+        arrays = [np.asarray(images[b].data, dtype=np.float32) for b in bands]
+        valids = [
+            np.isfinite(d) & (True if images[b].mask is None else ~np.asarray(images[b].mask))
+            for d, b in zip(arrays, bands)
         ]
+        rgb_index = [bands.index(b) for b in rgb_bands]
         bar = None
         if progress:
             from tqdm.auto import tqdm
 
             bar = tqdm(total=len(table), desc="pictures", unit="object")
         with concurrent.futures.ThreadPoolExecutor(max_workers=workers or os.cpu_count()) as pool:
-            futures = [
+            futures = {
                 pool.submit(
-                    _render_chunk,
-                    images,
+                    _render,
+                    arrays,
+                    valids,
                     bands,
-                    rgb_bands,
-                    position_table,
-                    rows,
-                    folder,
+                    rgb_index,
+                    float(x[k]),
+                    float(y[k]),
+                    folder / names[k],
                     small,
                     large,
                     clip,
-                    names,
-                )
-                for rows in chunks
-            ]
+                ): k
+                for k in range(len(table))
+            }
             for future in concurrent.futures.as_completed(futures):
-                rows, chunk_complete = future.result()
-                complete[rows] = chunk_complete
+                complete[futures[future]] = future.result()
                 if bar is not None:
-                    bar.update(len(rows))
+                    bar.update(1)
         if bar is not None:
             bar.close()
         objects = []

@@ -137,7 +137,7 @@ MRT = """\
 #    Bytes Format Units  Label  Explanations
 # --------------------------------------------------------------------------------
 #    1- 24 A24    ---    Name   Galaxy identifier
-#   26- 35 F10.6  deg    RAdeg  Right Ascention in decimal degrees (J2000)
+#   26- 35 F10.6  deg    RAdeg  Right Ascension in decimal degrees (J2000)
 #   37- 46 F10.6  deg    DEdeg  Declination in decimal degrees (J2000)
 #   48- 53 F6.4   ---    z      Redshift
 #   55- 60 F6.4   ---  e_z      Uncertainty in z
