@@ -12,7 +12,7 @@ or CSV table with the columns
 - ``comment``: free text, possibly empty.
 
 `merge_inspections` combines any number of them into one row per object with
-the mean score, the number of votes, the class (`~ggsltools.inspection.score_classes`)
+the mean score, the number of votes, the class (`~ggsltools.inspection.scores.score_classes`)
 and one ``score_<inspector>`` column per inspector; its ``meta`` holds the
 agreement between inspectors (`fleiss_kappa` overall, Cohen's kappa per pair).
 """
@@ -342,7 +342,7 @@ def merge_inspections(
     id_column : str, optional
         Column of ``catalogue`` holding the ids.
     non_lens_max, candidate_min : float, optional
-        Thresholds of `~ggsltools.inspection.score_classes`.
+        Thresholds of `~ggsltools.inspection.scores.score_classes`.
 
     Returns
     -------

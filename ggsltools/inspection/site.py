@@ -10,7 +10,7 @@ redshifts, the object's id and coordinates, and, on request only, the
 classifier's probability. The inspector scores with the keyboard; scores are kept
 in the browser (``localStorage``, keyed by the site's id, so a reload or a
 restart loses nothing) and exported as an ECSV file that
-`~ggsltools.inspection.read_inspection` reads.
+`~ggsltools.inspection.records.read_inspection` reads.
 
 `select_objects` chooses and orders what to inspect: all members, a seeded
 random subset (to measure the agreement between inspectors), or classifier
@@ -98,7 +98,7 @@ def select_objects(
         Keep objects with ``probability_column >= min_probability``.
     exclude_ids : iterable of str, optional
         Ids to leave out (those already scored, see
-        `~ggsltools.inspection.scored_ids`).
+        `~ggsltools.inspection.records.scored_ids`).
     id_column : str, optional
         Column of ids.
     probability_column : str, optional
@@ -282,7 +282,7 @@ def write_site(
     id_column : str, optional
         Column of ids.
     redshifts : `~astropy.table.Table`, optional
-        Spectroscopic redshifts (`~ggsltools.inspection.read_redshift_catalogue`):
+        Spectroscopic redshifts (`~ggsltools.inspection.redshifts.read_redshift_catalogue`):
         the sources with ``z >= z_cluster + dz`` are marked with their redshift.
     z_cluster : float, optional
         Cluster redshift; required with ``redshifts``.
