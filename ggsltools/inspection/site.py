@@ -235,10 +235,6 @@ def _asset(name):
     return resources.files("ggsltools").joinpath("data", "inspection", name).read_text()
 
 
-def _sexagesimal(coord):
-    return coord.to_string("hmsdms", sep=":", precision=2)
-
-
 def write_site(
     images,
     catalogue,
@@ -407,15 +403,17 @@ def write_site(
                     bar.update(1)
         if bar is not None:
             bar.close()
+        ra, dec = coords.ra.deg, coords.dec.deg
+        sexagesimal = np.atleast_1d(coords.to_string("hmsdms", sep=":", precision=2))
         objects = []
         for k in range(len(table)):
             objects.append(
                 {
                     "id": str(ids[k]),
                     "file": names[k],
-                    "ra": round(float(coords[k].ra.deg), 7),
-                    "dec": round(float(coords[k].dec.deg), 7),
-                    "radec": _sexagesimal(coords[k]),
+                    "ra": round(float(ra[k]), 7),
+                    "dec": round(float(dec[k]), 7),
+                    "radec": sexagesimal[k],
                     "p": None
                     if probability is None or not np.isfinite(probability[k])
                     else round(float(probability[k]), 4),

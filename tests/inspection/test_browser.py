@@ -77,7 +77,7 @@ def test_score_reload_and_export(browser, mock_field, tmp_path):
     assert not browser.find_element(By.ID, "name-dialog").is_displayed()
     assert text(browser, "progress") == "object 1 / 5 · scored 0"
     assert text(browser, "object-id") == ids[0]
-    WebDriverWait(browser, 10).until(
+    WebDriverWait(browser, 30).until(
         lambda d: d.execute_script("return document.getElementById('img-rgb').naturalWidth") > 0
     )
     # The probability is hidden until asked for.
@@ -132,7 +132,7 @@ def test_score_reload_and_export(browser, mock_field, tmp_path):
     assert times[0] <= times[1] <= times[3] and times[2] < times[3]
 
     browser.find_element(By.ID, "download").click()
-    WebDriverWait(browser, 10).until(lambda d: list(d.downloads.glob("*.ecsv")))
+    WebDriverWait(browser, 30).until(lambda d: list(d.downloads.glob("*.ecsv")))
     (downloaded,) = browser.downloads.glob("*.ecsv")
     assert downloaded.name.endswith("_Ada_Lovelace.ecsv")
     assert downloaded.read_text() == exported
