@@ -371,7 +371,7 @@ def write_site(
         folder.mkdir()
         arrays = [np.asarray(images[b].data, dtype=np.float32) for b in bands]
         valids = [
-            np.isfinite(d) & (True if images[b].mask is None else ~np.asarray(images[b].mask))
+            np.isfinite(d) & (True if images[b].mask is None else ~np.asarray(images[b].mask, bool))
             for d, b in zip(arrays, bands)
         ]
         rgb_index = [bands.index(b) for b in rgb_bands]

@@ -82,6 +82,12 @@ def test_site_of_a_mock_field(mock_field, tmp_path):
         assert sorted(m[2] for m in obj["markers"]) == sorted(np.round(behind["z"][inside], 4))
         n_markers += len(obj["markers"])
     assert n_markers > 0
+    # A cutout is complete when its 167 pixels fit in the image (no mask in the mock).
+    ny, nx = field.images["F814W"].data.shape
+    first_x, first_y = np.ceil(mx - 333 / 2) + 83, np.ceil(my - 333 / 2) + 83
+    inside = (first_x >= 0) & (first_x + 167 <= nx) & (first_y >= 0) & (first_y + 167 <= ny)
+    assert [o["complete"] for o in site["objects"]] == inside.tolist()
+    assert 0 < inside.sum() < len(members)
     with pytest.raises(InputError, match="exists"):
         write_site(field.images, members, tmp_path / "site")
     write_site(field.images, members[:2], tmp_path / "site", overwrite=True)
