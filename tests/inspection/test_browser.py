@@ -1,5 +1,6 @@
 """The inspection site driven in a headless Chromium, as an inspector uses it."""
 
+import re
 import shutil
 import time
 from datetime import datetime
@@ -118,6 +119,19 @@ def test_score_reload_and_export(browser, mock_field, tmp_path):
     press(browser, Keys.ESCAPE, "e")
 
     exported = browser.find_element(By.ID, "export-text").get_attribute("value")
+    assert exported.splitlines()[:2] == ["# %ECSV 1.0", "# ---"]
+    rows = [
+        re.sub(r" \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z ", " TIME ", line)
+        for line in exported.splitlines()[14:]
+    ]
+    assert rows == [
+        "inspector time id score comment",
+        f'"Ada Lovelace" TIME "{ids[0]}" 1.0 ""',
+        f'"Ada Lovelace" TIME "{ids[1]}" 0.5 "arc, ""bright"" NE"',
+        f'"Ada Lovelace" TIME "{ids[2]}" -1.0 ""',
+        f'"Ada Lovelace" TIME "{ids[3]}" 1.0 ""',
+    ]
+    assert not browser.find_element(By.ID, "storage-warning").is_displayed()
     path = tmp_path / "ada.ecsv"
     path.write_text(exported)
     table = Table.read(path, format="ascii.ecsv")

@@ -17,7 +17,7 @@
   function loadState() {
     let saved = null;
     try {
-      saved = JSON.parse(window.localStorage.getItem(storageKey));
+      saved = JSON.parse(remembered(storageKey));
     } catch (err) {
       saved = null;
     }
@@ -28,8 +28,23 @@
     return saved;
   }
 
+  // Without local storage (a browser that refuses it for files), scoring still
+  // works but is lost on closing the page: say so.
   function saveState() {
-    window.localStorage.setItem(storageKey, JSON.stringify(state));
+    try {
+      window.localStorage.setItem(storageKey, JSON.stringify(state));
+      $("storage-warning").hidden = true;
+    } catch (err) {
+      $("storage-warning").hidden = false;
+    }
+  }
+
+  function remembered(key) {
+    try {
+      return window.localStorage.getItem(key);
+    } catch (err) {
+      return null;
+    }
   }
 
   function picture(object, suffix) {
@@ -263,7 +278,7 @@
   function askName() {
     $("name-dialog").hidden = false;
     const input = $("inspector-name");
-    input.value = window.localStorage.getItem("ggsltools.inspection.inspector") || "";
+    input.value = remembered("ggsltools.inspection.inspector") || "";
     input.focus();
   }
 
@@ -272,7 +287,11 @@
     const name = event.target.value.trim();
     if (!name) return;
     state.inspector = name;
-    window.localStorage.setItem("ggsltools.inspection.inspector", name);
+    try {
+      window.localStorage.setItem("ggsltools.inspection.inspector", name);
+    } catch (err) {
+      // remembered for this page only; saveState shows the warning
+    }
     saveState();
     $("name-dialog").hidden = true;
     event.target.blur();
