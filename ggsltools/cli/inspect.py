@@ -168,7 +168,7 @@ def _add_merge(subparsers):
         help="smallest mean score of a confirmed lens (0.75)",
     )
     parser.add_argument(
-        "--confirmed-votes", type=int, default=2, help="fewest votes of a confirmed lens (2)"
+        "--confirmed-votes", type=int, default=1, help="fewest votes of a confirmed lens (1)"
     )
     parser.add_argument("--overwrite", action="store_true", help="replace existing files")
     parser.set_defaults(func=_run_merge)

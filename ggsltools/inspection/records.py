@@ -435,7 +435,7 @@ def _add_positions(merged, catalogue, id_column):
     merged["dec"] = MaskedColumn(dec, mask=~found, unit="deg")
 
 
-def confirmed_lenses(merged, *, min_score=0.75, min_votes=2):
+def confirmed_lenses(merged, *, min_score=0.75, min_votes=1):
     """The candidates the inspectors agree are lenses, to test a classifier on.
 
     Parameters
@@ -445,7 +445,7 @@ def confirmed_lenses(merged, *, min_score=0.75, min_votes=2):
     min_score : float, optional
         Smallest mean score kept.
     min_votes : int, optional
-        Smallest number of votes kept (two: one inspector confirms nothing).
+        Smallest number of votes kept.
 
     Returns
     -------
