@@ -40,6 +40,7 @@ from ..exceptions import InputError
 from ..imaging.display import rgb_cutout, stretch_band
 from ..imaging.images import check_multiband
 from ..staging import staged_files
+from ..units import to_arcsec
 from .redshifts import background_sources
 
 __all__ = ["select_objects", "write_site", "SITE_FILE", "CUTOUT_FOLDER"]
@@ -154,15 +155,11 @@ def select_objects(
     return selected
 
 
-def _pixels(quantity, scale, name):
-    if not isinstance(quantity, u.Quantity):
-        quantity = quantity * u.arcsec
-    try:
-        pixels = (quantity / scale).to_value(u.dimensionless_unscaled)
-    except u.UnitsError:
-        raise InputError(f"{name}={quantity} is not an angle") from None
+def _pixels(angle, scale, name):
+    """An angle (Quantity or arcsec) as a whole number of pixels, at least 4."""
+    pixels = to_arcsec(angle, name=name, scalar=True, positive=True) / scale.to_value(u.arcsec)
     if not pixels >= 4:
-        raise InputError(f"{name}={quantity} is smaller than 4 pixels of {scale}")
+        raise InputError(f"{name}={angle} is smaller than 4 pixels of {scale}")
     return int(round(pixels))
 
 
@@ -284,10 +281,10 @@ def write_site(
         Cluster redshift; required with ``redshifts``.
     dz : float, optional
         Redshift margin behind the cluster (0.1, as in the paper).
-    size : `~astropy.units.Quantity`, optional
-        Side of the cutout (10 arcsec, the paper's).
-    zoom_size : `~astropy.units.Quantity`, optional
-        Side of the larger field shown in the zoom view.
+    size : `~astropy.units.Quantity` or float, optional
+        Side of the cutout (10 arcsec, the paper's; plain numbers are arcsec).
+    zoom_size : `~astropy.units.Quantity` or float, optional
+        Side of the larger field shown in the zoom view (20 arcsec).
     rgb_bands : sequence of str, optional
         The three bands of the RGB picture, bluest first; by default the three
         bands of ``images`` (which must then be three).

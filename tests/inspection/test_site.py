@@ -132,7 +132,7 @@ def test_site_errors(images, tmp_path):
         write_site(images, catalogue, tmp_path, redshifts=catalogue)
     with pytest.raises(InputError, match="smaller than size"):
         write_site(images, catalogue, tmp_path, size=5 * u.arcsec, zoom_size=2 * u.arcsec)
-    with pytest.raises(InputError, match="not an angle"):
+    with pytest.raises(InputError, match="must be an angle"):
         write_site(images, catalogue, tmp_path, size=5 * u.m)
     assert not (tmp_path / "index.html").exists()
 
