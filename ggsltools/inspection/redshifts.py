@@ -3,11 +3,11 @@
 Inspectors of the paper saw, next to each cutout, the positions of the nearby
 spectroscopic sources with :math:`z \\ge z_{\\rm cluster} + 0.1` (Angora et al.
 2023, Sect. 3.2). Redshift catalogues come in many forms: tables astropy reads
-(ECSV, FITS, VOTable...), and plain text with a commented header, such as the
-machine-readable tables of journals (a CDS "Byte-by-byte Description" of the
-columns behind ``#``) or survey releases that describe their columns as a
-numbered list (``# (4)  Redshift``). `read_redshift_catalogue` reads all of
-these into one form.
+(ECSV, FITS, VOTable, CDS/MRT, including journal tables whose byte-by-byte
+description sits behind ``#``, see `~ggsltools.catalog.read_catalogue`), and
+plain text tables without a header line whose columns are described as a
+numbered list in the comments (``# (4)  Redshift``), as survey releases do.
+`read_redshift_catalogue` reads all of these into one form.
 """
 
 import re
@@ -24,12 +24,12 @@ __all__ = ["read_redshift_catalogue", "background_sources"]
 
 #: Column names recognised as the redshift, in order of preference.
 _Z_NAMES = ("z", "Z", "zspec", "z_spec", "ZSPEC", "Z_SPEC", "redshift", "Redshift", "REDSHIFT")
+#: Column names recognised as right ascension and declination (degrees).
 _RA_NAMES = ("ra", "RA", "RAdeg", "RA_deg", "RAJ2000", "ALPHA_J2000")
 _DEC_NAMES = ("dec", "DEC", "Dec", "DEdeg", "DE_deg", "DEJ2000", "DELTA_J2000")
+#: What a numbered column description starts with, for each column needed.
+_DESCRIBED = {"ra": r"RA\b", "dec": r"DEC\b", "z": r"redshift\b"}
 
-# "#   26- 34 F9.6   deg    RAdeg  Right Ascension" and "#       61 A1  ---  SType ..."
-_BYTE_LINE = re.compile(r"^#?\s*(\d+)\s*(?:-\s*(\d+))?\s+[AIFE]\d+(?:\.\d+)?\s+\S+\s+(\S+)")
-# "# (4)  Redshift"
 _NUMBERED_LINE = re.compile(r"^#\s*\((\d+)\)\s+(.*\S)")
 
 
@@ -40,65 +40,34 @@ def _pick(names, candidates):
     return None
 
 
-def _text_table(path):
-    """Parse a whitespace or fixed-width text table with a commented header."""
-    lines = Path(path).read_text(errors="replace").splitlines()
-    comments = [line for line in lines if line.lstrip().startswith("#")]
-    data = [(k + 1, line) for k, line in enumerate(lines) if line.strip() and line[:1] != "#"]
-    if not data:
-        raise InputError(f"redshift catalogue {path} has no data lines")
-    byte_columns = []
-    for line in comments:
-        match = _BYTE_LINE.match(line)
-        if match and not match.group(3).startswith("("):
-            start = int(match.group(1))
-            stop = int(match.group(2) or start)
-            byte_columns.append((match.group(3), start - 1, stop))
-    if byte_columns:
-        names = [c[0] for c in byte_columns]
-        rows = [[line[a:b].strip() for _, a, b in byte_columns] for _, line in data]
-        return names, rows, [n for n, _ in data], {}
-    numbered = {}
-    for line in comments:
-        match = _NUMBERED_LINE.match(line)
-        if match:
-            numbered.setdefault(int(match.group(1)), match.group(2))
-    if not numbered:
-        raise InputError(
-            f"cannot read redshift catalogue {path}: not a table astropy reads, and its "
-            "header describes no columns (CDS byte-by-byte labels or '# (n) name' lines)"
-        )
-    n_columns = max(numbered)
-    names = [f"col{k}" for k in range(1, n_columns + 1)]
-    rows = []
-    for number, line in data:
-        fields = line.split()
-        if len(fields) < n_columns:
-            raise InputError(
-                f"redshift catalogue {path}, line {number}: {len(fields)} fields, the header "
-                f"describes {n_columns}"
-            )
-        rows.append(fields[:n_columns])
-    descriptions = {f"col{k}": text for k, text in numbered.items()}
-    return names, rows, [n for n, _ in data], descriptions
+def _text_layout(path):
+    """Numbered column descriptions and the line number of each data row."""
+    descriptions, rows = {}, []
+    with open(path, encoding="utf-8", errors="replace") as handle:
+        for number, line in enumerate(handle, start=1):
+            if line.startswith("#"):
+                match = _NUMBERED_LINE.match(line)
+                if match:
+                    descriptions.setdefault(f"col{match.group(1)}", match.group(2))
+            elif line.strip():
+                rows.append(number)
+    return descriptions, rows
 
 
-def _column_by_description(descriptions, pattern):
-    for name, text in descriptions.items():
-        if re.match(pattern, text, flags=re.IGNORECASE):
-            return name
-    return None
-
-
-def _floats(values, name, path, line_numbers):
+def _floats(column, name, path, where, unit=None):
+    """A column as floats (angles in ``unit``), NaN where masked or empty."""
+    if isinstance(column, u.Quantity):
+        angle = unit is not None and column.unit.physical_type == "angle"
+        column = column.to_value(unit) if angle else column.value
+    values = np.ma.asarray(column).tolist()  # masked entries become None
     out = np.empty(len(values))
     for k, value in enumerate(values):
         try:
-            out[k] = float(value) if value != "" else np.nan
-        except ValueError:
+            out[k] = np.nan if value is None or value == "" else float(value)
+        except (TypeError, ValueError):
             raise InputError(
-                f"redshift catalogue {path}, line {line_numbers[k]}: column {name!r} "
-                f"value {str(value)!r} is not a number"
+                f"redshift catalogue {path}, {where(k)}: column {name!r} value {str(value)!r} "
+                "is not a number"
             ) from None
     return out
 
@@ -109,77 +78,74 @@ def read_redshift_catalogue(path, *, columns=None):
     Parameters
     ----------
     path : str or `os.PathLike`
-        A table astropy reads (with sky positions, see
-        `~ggsltools.catalog.sky_positions`, and a redshift column named ``z``,
-        ``zspec``, ``z_spec`` or ``redshift``), or a text table whose ``#``
-        header describes its columns: CDS byte-by-byte labels (``RAdeg``,
-        ``DEdeg``, ``z``: read by byte position) or a numbered list
-        (``# (2)  RA``, ``# (3)  DEC``, ``# (4)  Redshift``: read as
-        whitespace-separated fields).
+        A table `~ggsltools.catalog.read_catalogue` reads, with sky positions
+        (``ra``/``dec``, ``RAdeg``/``DEdeg`` or those
+        `~ggsltools.catalog.sky_positions` knows) and a redshift column (``z``,
+        ``zspec``, ``z_spec`` or ``redshift``); or a text table without a
+        header line whose ``#`` comments describe the columns as a numbered
+        list (``# (2)  RA``, ``# (3)  DEC``, ``# (4)  Redshift``).
     columns : tuple of str, optional
         Names of the right ascension, declination (degrees) and redshift
-        columns, when they are not recognised; for a numbered-list header the
-        names are ``col1``, ``col2``...
+        columns, when they are not recognised; the columns of a table without
+        a header line are ``col1``, ``col2``...
 
     Returns
     -------
     redshifts : `~astropy.table.QTable`
         The catalogue's columns, plus ``ra`` and ``dec`` (deg) and ``z``; rows
-        without a finite redshift are dropped.
+        without a finite position and redshift are dropped.
 
     Raises
     ------
     InputError
         If the file cannot be read, a position or redshift column is not found
         (the message lists the columns) or holds a value that is not a number
-        (the message names the line).
+        (the message names the line of a text table, or the row).
     """
-    path = str(path)
-    table = None
-    try:
-        table = read_catalogue(path, what="redshift catalogue")
-    except InputError:
-        if not Path(path).is_file():
-            raise
-    if table is not None and len(table.colnames) > 1:
-        z_name = columns[2] if columns else _pick(table.colnames, _Z_NAMES)
-        if z_name is None or z_name not in table.colnames:
-            raise InputError(
-                f"redshift catalogue {path}: no redshift column "
-                f"({'/'.join(_Z_NAMES[:4])}...); columns are {', '.join(table.colnames)}"
-            )
-        out = QTable(table, copy=True)
-        if columns:
-            ra = u.Quantity(table[columns[0]], u.deg)
-            dec = u.Quantity(table[columns[1]], u.deg)
-        else:
-            coords = sky_positions(table, name=f"redshift catalogue {path}")
-            ra, dec = coords.ra.to(u.deg), coords.dec.to(u.deg)
-        z = np.asarray(u.Quantity(table[z_name]).value, dtype=float)
+    table = read_catalogue(path, what="redshift catalogue")
+    names = table.colnames
+    descriptions = {}
+
+    def where(k):
+        return f"row {k + 1}"
+
+    if names and all(re.fullmatch(r"col\d+", n) for n in names) and Path(path).is_file():
+        descriptions, lines = _text_layout(path)
+        if len(lines) == len(table):
+
+            def where(k):
+                return f"line {lines[k]}"
+
+    if columns is not None:
+        picked = list(columns)
     else:
-        names, rows, line_numbers, descriptions = _text_table(path)
-        if columns:
-            picked = list(columns)
-        else:
-            picked = [
-                _pick(names, _RA_NAMES) or _column_by_description(descriptions, r"RA\b"),
-                _pick(names, _DEC_NAMES) or _column_by_description(descriptions, r"DEC\b"),
-                _pick(names, _Z_NAMES) or _column_by_description(descriptions, r"redshift\b"),
-            ]
-        missing = [w for w, n in zip(("RA", "Dec", "redshift"), picked) if n not in names]
-        if missing:
-            described = [f"{n} ({descriptions[n]})" if n in descriptions else n for n in names]
-            raise InputError(
-                f"redshift catalogue {path}: no {', '.join(missing)} column found among "
-                f"{', '.join(described)}; name them with columns=(ra, dec, z)"
-            )
-        out = QTable()
-        for k, name in enumerate(names):
-            out[name] = [row[k] for row in rows]
-        ra, dec, z = (_floats(list(out[n]), n, path, line_numbers) for n in picked)
-        ra, dec = ra * u.deg, dec * u.deg
-    out["ra"], out["dec"], out["z"] = ra, dec, z
-    keep = np.isfinite(z) & np.isfinite(out["ra"].value) & np.isfinite(out["dec"].value)
+        described = {
+            key: next((n for n, text in descriptions.items() if re.match(p, text, re.I)), None)
+            for key, p in _DESCRIBED.items()
+        }
+        picked = [
+            _pick(names, _RA_NAMES) or described["ra"],
+            _pick(names, _DEC_NAMES) or described["dec"],
+            _pick(names, _Z_NAMES) or described["z"],
+        ]
+    out = QTable(table, copy=True)
+    if columns is None and (picked[0] is None or picked[1] is None):
+        coords = sky_positions(table, name=f"redshift catalogue {path}")
+        out["ra"], out["dec"] = coords.ra.to(u.deg), coords.dec.to(u.deg)
+        picked = ["ra", "dec", picked[2]]
+    known = [*names, "ra", "dec"]
+    missing = [w for w, n in zip(("RA", "Dec", "redshift"), picked) if n not in known]
+    if missing:
+        listed = [f"{n} ({descriptions[n]})" if n in descriptions else n for n in names]
+        raise InputError(
+            f"redshift catalogue {path}: no {', '.join(missing)} column found among "
+            f"{', '.join(listed)}; name them with columns=(ra, dec, z)"
+        )
+    ra, dec, z = (
+        _floats(out[n], n, path, where, unit) for n, unit in zip(picked, (u.deg, u.deg, None))
+    )
+    out["ra"], out["dec"], out["z"] = ra * u.deg, dec * u.deg, z
+    keep = np.isfinite(z) & np.isfinite(ra) & np.isfinite(dec)
     return out[keep]
 
 
