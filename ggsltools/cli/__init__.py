@@ -14,14 +14,14 @@ import sys
 
 from .. import __version__
 from ..exceptions import GGSLToolsError
-from . import evaluate, inject, kb, lensing, mock, pipeline, plugins, sources
+from . import evaluate, inject, inspect, kb, lensing, mock, pipeline, plugins, sources
 
 __all__ = ["build_parser", "main"]
 
 log = logging.getLogger("ggsltools")
 
 #: Modules holding the subcommands, in the order ``ggsltools --help`` lists them.
-_MODULES = (plugins, lensing, sources, mock, inject, kb, evaluate, pipeline)
+_MODULES = (plugins, lensing, sources, mock, inject, kb, evaluate, inspect, pipeline)
 
 
 def build_parser():
