@@ -25,3 +25,16 @@ html_theme_options = {
 }
 html_title = f"{project} {release}"
 html_static_path = ["_static"]
+
+# The configuration reference is generated from the schema, so that it cannot
+# drift from what `ggsltools.config.load_config` accepts.
+import pathlib as _pathlib
+
+from ggsltools.config import schema_reference as _schema_reference
+
+_generated = _pathlib.Path(__file__).parent / "_generated"
+_generated.mkdir(exist_ok=True)
+_reference = _generated / "configuration_reference.rst"
+_text = _schema_reference()
+if not _reference.exists() or _reference.read_text() != _text:
+    _reference.write_text(_text)

@@ -26,6 +26,7 @@ DEMO_SETTINGS = {
         "depth": 3,
         "width": 8,
         "architectures": ["vgg", "sc-vgg"],
+        "folds": None,
     },
     "quick": {
         "clusters": 2,
@@ -38,6 +39,7 @@ DEMO_SETTINGS = {
         "depth": 2,
         "width": 8,
         "architectures": ["vgg", "sc-vgg"],
+        "folds": None,
     },
 }
 
@@ -79,7 +81,7 @@ ratio = {ratio}
 n_folds = {n_folds}
 
 [train]
-architectures = {architectures}
+architectures = {architectures}{folds}
 epochs = {epochs}
 patience = {patience}
 depth = {depth}
@@ -87,7 +89,7 @@ width = {width}
 seed = {seed}
 
 [classify]
-architecture = "sc-vgg"
+architecture = "{classify}"
 models = "run"
 
 [evaluate]
@@ -103,7 +105,7 @@ workers = 1
 """
 
 
-def write_demo(directory, *, quick=False, seed=1, overwrite=False):
+def write_demo(directory, *, quick=False, seed=1, overwrite=False, settings=None):
     """Render the demonstration's mock clusters and write its configuration.
 
     Parameters
@@ -117,6 +119,9 @@ def write_demo(directory, *, quick=False, seed=1, overwrite=False):
         Seed of the clusters, the knowledge base and the training.
     overwrite : bool, optional
         Replace an existing demonstration.
+    settings : dict, optional
+        Values replacing those of `DEMO_SETTINGS` (``clusters``, ``n_members``,
+        ``cutout_size``, ``epochs``...).
 
     Returns
     -------
@@ -130,7 +135,7 @@ def write_demo(directory, *, quick=False, seed=1, overwrite=False):
     """
     from ..mock.field import write_mock_field
 
-    settings = DEMO_SETTINGS["quick" if quick else "full"]
+    settings = {**DEMO_SETTINGS["quick" if quick else "full"], **(settings or {})}
     directory = Path(directory)
     config = directory / "ggsltools.toml"
     if config.exists() and not overwrite:
@@ -168,6 +173,12 @@ def write_demo(directory, *, quick=False, seed=1, overwrite=False):
             patience=settings["patience"],
             depth=settings["depth"],
             width=settings["width"],
+            classify=settings["architectures"][-1],
+            folds=(
+                ""
+                if settings["folds"] is None
+                else f"\nfolds = {settings['folds']}  # train and test the first folds only"
+            ),
         )
     )
     directory.mkdir(parents=True, exist_ok=True)
