@@ -36,6 +36,7 @@ from ..classifiers.calibration import (
 from ..classifiers.metrics import roc_auc
 from ..exceptions import InputError
 from ..interfaces import Trainer
+from ..kb.augment import N_TRANSFORMS, balanced_epoch, dihedral
 from ..preprocessing import DEFAULT_PREPROCESSING, check_preprocessing, preprocess
 
 __all__ = ["KBSelection", "KerasTrainer"]
@@ -67,12 +68,6 @@ class KBSelection:
     indices: np.ndarray
 
 
-def _dihedral(x, k):
-    """The k-th of the eight flips/rotations by 90 degrees of (H, W, B) cutouts."""
-    x = np.rot90(x, k % 4, axes=(0, 1))
-    return x[:, ::-1] if k >= 4 else x
-
-
 class _ArrayFeed:
     """Batches of labelled cutouts held in memory (an NDData)."""
 
@@ -101,20 +96,25 @@ class _ArrayFeed:
         return len(self.x)
 
     def batches(self, batch_size, *, augment=False, balance=False, shuffle=False, rng=None):
+        # The same recipe as KnowledgeBase.batches, on arrays in memory.
         order = np.arange(len(self.x))
+        transforms = np.zeros(order.size, dtype=int)
         if balance:
-            counts = np.bincount(self.labels, minlength=2)
-            minority = int(np.argmin(counts))
-            extra = rng.choice(np.flatnonzero(self.labels == minority), int(np.ptp(counts)))
-            order = np.concatenate([order, extra])
+            order, transforms = balanced_epoch(self.labels, rng)
+        if augment:
+            transforms = np.where(
+                transforms > 0, transforms, rng.integers(0, N_TRANSFORMS, order.size)
+            )
         if shuffle:
-            order = rng.permutation(order)
-        for start in range(0, len(order), batch_size):
+            permutation = rng.permutation(order.size)
+            order, transforms = order[permutation], transforms[permutation]
+        for start in range(0, order.size, batch_size):
             rows = order[start : start + batch_size]
             x = self.x[rows]
-            if augment:
-                x = np.stack([_dihedral(c, k) for c, k in zip(x, rng.integers(0, 8, len(x)))])
-            yield np.ascontiguousarray(x), self.labels[rows]
+            for i, k in enumerate(transforms[start : start + batch_size]):
+                if k:
+                    x[i] = dihedral(x[i], k)
+            yield x, self.labels[rows]
 
 
 class _KBFeed:

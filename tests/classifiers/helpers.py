@@ -29,3 +29,40 @@ def make_cutouts(n, *, size=16, seed=0):
 
 def as_nddata(x, labels):
     return NDData(x, meta={"labels": labels, "bands": list(BANDS), "kb_id": "synthetic"})
+
+
+def write_kb(path, x, labels, *, n_folds=3, seed=0):
+    """A finished knowledge-base file holding these cutouts."""
+    import astropy.units as u
+    from astropy.table import QTable
+
+    from ggsltools.kb import KBWriter
+    from ggsltools.kb.folds import assign_folds
+
+    n = len(x)
+    labels = np.asarray(labels, dtype=np.int8)
+    with KBWriter(
+        path,
+        bands=BANDS,
+        cutout_size=x.shape[1],
+        pixel_scale=0.03 * u.arcsec,
+        n_folds=n_folds,
+        seed=seed,
+        kb_id="kb-synthetic",
+        provenance={"test": True},
+    ) as writer:
+        meta = QTable(
+            {
+                "cluster": np.array(["mock"] * n),
+                "member_id": np.array([str(i) for i in range(n)]),
+                "label": labels.astype(int),
+                "class": np.where(labels == 1, "GGSL", "non-GGSL"),
+            }
+        )
+        writer.append_batch(x, labels, meta)
+        meta = writer.batch_metadata()
+        meta["index"] = np.arange(n)
+        meta["fold"] = assign_folds(labels, n_folds=n_folds, seed=seed)
+        meta["validation"] = np.random.default_rng(seed).random(n) < 0.15
+        writer.finish(meta)
+    return path

@@ -1,0 +1,127 @@
+"""k-fold training from a knowledge base, export, and the command line."""
+
+import numpy as np
+import pytest
+
+pytest.importorskip("tensorflow")
+pytest.importorskip("tf2onnx")
+
+from astropy.table import QTable  # noqa: E402
+
+from ggsltools.classifiers.metrics import roc_auc  # noqa: E402
+from ggsltools.classifiers.training import export_models, train_kfold  # noqa: E402
+from ggsltools.cli import main  # noqa: E402
+from ggsltools.exceptions import InputError  # noqa: E402
+from ggsltools.kb import KnowledgeBase  # noqa: E402
+from ggsltools.plugins.onnx_classifier import OnnxClassifier  # noqa: E402
+
+from .helpers import make_cutouts, write_kb  # noqa: E402
+
+OPTIONS = dict(epochs=5, depth=2, width=4, dense=(16, 8))
+
+
+@pytest.fixture(scope="module")
+def kb_path(tmp_path_factory):
+    x, y = make_cutouts(480, seed=11)
+    return write_kb(tmp_path_factory.mktemp("kb") / "kb.h5", x, y, n_folds=2)
+
+
+@pytest.fixture(scope="module")
+def trained(kb_path, tmp_path_factory):
+    out = tmp_path_factory.mktemp("models")
+    with KnowledgeBase(kb_path) as kb:
+        predictions = train_kfold(kb, out, seed=0, **OPTIONS)
+    return out, predictions
+
+
+def test_every_row_is_predicted_by_the_model_that_never_saw_it(trained, kb_path):
+    out, predictions = trained
+    with KnowledgeBase(kb_path) as kb:
+        folds = np.asarray(kb.metadata["fold"])
+        assert sorted(predictions["index"]) == list(range(len(kb)))
+        np.testing.assert_array_equal(folds[predictions["index"]], predictions["fold"])
+        np.testing.assert_array_equal(kb.labels[predictions["index"]], predictions["label"])
+    on_disk = QTable.read(out / "test_predictions.ecsv")
+    assert on_disk.colnames == ["index", "fold", "label", "probability"]
+    assert on_disk.meta == {"architecture": "vgg", "kb_id": "kb-synthetic"}
+    assert roc_auc(on_disk["label"], on_disk["probability"]) > 0.9
+    assert sorted(p.name for p in out.iterdir()) == [
+        "fold-00",
+        "fold-01",
+        "run",
+        "test_predictions.ecsv",
+    ]
+    assert (out / "run" / "history.ecsv").is_file()
+
+
+def test_a_finished_training_is_not_overwritten_but_resumed(trained, kb_path):
+    out, predictions = trained
+    with KnowledgeBase(kb_path) as kb:
+        with pytest.raises(InputError, match="resume"):
+            train_kfold(kb, out, seed=0, **OPTIONS)
+        again = train_kfold(kb, out, seed=0, resume=True, **OPTIONS)
+    np.testing.assert_array_equal(again["probability"], predictions["probability"])
+
+
+def test_export_and_classify_an_ensemble(trained, kb_path, tmp_path):
+    out, predictions = trained
+    paths = export_models(out, tmp_path)
+    assert [p.name for p in paths] == ["fold-00.onnx", "fold-01.onnx", "run.onnx"]
+    clf = OnnxClassifier(paths)
+    assert [m["fold"] for m in clf.metadata] == ["0", "1", "run"]
+    assert all(m["kb_id"] == "kb-synthetic" for m in clf.metadata)
+    assert clf.metadata[0]["pixel_scale_arcsec"] == pytest.approx(0.03)
+    with KnowledgeBase(kb_path) as kb:
+        rows = np.flatnonzero(np.asarray(kb.metadata["fold"]) == 1)
+        p = clf.predict_models(kb.read(rows))[1]
+    expected = predictions[predictions["fold"] == 1]
+    order = np.argsort(expected["index"])
+    np.testing.assert_allclose(p, expected["probability"][order], atol=1e-4)
+
+
+def test_quantized_export_records_its_auc_check(trained, kb_path, tmp_path):
+    out, _ = trained
+    with KnowledgeBase(kb_path) as kb:
+        try:
+            paths = export_models(
+                out / "fold-00", tmp_path, quantize=True, kb=kb, max_auc_change=0.05
+            )
+        except Exception as exc:  # a refused quantisation must say why
+            from ggsltools.exceptions import ExportError
+
+            assert isinstance(exc, ExportError) and "AUC" in str(exc)
+            return
+    meta = OnnxClassifier(paths[1]).metadata[0]["quantization"]
+    assert meta["type"] == "int8-static-qdq"
+    assert abs(meta["auc_int8"] - meta["auc_float"]) <= 0.05
+
+
+def test_command_line(kb_path, tmp_path, capsys):
+    models = tmp_path / "models"
+    args = [
+        "train",
+        str(kb_path),
+        "--arch",
+        "sc-vgg",
+        "--folds",
+        "1",
+        "--no-run",
+        "--epochs",
+        "2",
+        "--depth",
+        "2",
+        "--width",
+        "4",
+        "--dense",
+        "8",
+        "8",
+        "-o",
+        str(models),
+        "--calibrate",
+    ]
+    assert main(args) == 0
+    assert (models / "fold-00" / "model.keras").is_file()
+    assert main(["export", str(models), "-o", str(tmp_path / "onnx")]) == 0
+    assert (tmp_path / "onnx" / "fold-00.onnx").is_file()
+    assert main(args) == 2
+    assert "resume" in capsys.readouterr().err
