@@ -107,11 +107,27 @@ def preprocess(cutouts, spec=None):
     if spec["name"] == "none" or x.size == 0:
         return x
     n, h, w, b = x.shape
-    flat = x.reshape(n, h * w, b)
-    median = np.median(flat, axis=1, keepdims=True)
-    flat -= median
-    sigma = _MAD_TO_SIGMA * np.median(np.abs(flat), axis=1, keepdims=True)
+    # One row a band of a cutout, contiguous, so that the medians run over
+    # contiguous memory.
+    planes = np.ascontiguousarray(np.moveaxis(x, 3, 1)).reshape(n * b, h * w)
+    planes -= _row_medians(planes)
+    sigma = _MAD_TO_SIGMA * _row_medians(np.abs(planes))
     sigma[sigma <= 0] = 1.0
-    flat /= sigma
-    np.clip(flat, -spec["clip"], spec["clip"], out=flat)
-    return flat.reshape(n, h, w, b)
+    planes /= sigma
+    np.clip(planes, -spec["clip"], spec["clip"], out=planes)
+    return np.ascontiguousarray(np.moveaxis(planes.reshape(n, b, h, w), 1, 3))
+
+
+def _row_medians(a):
+    """Median of each row of a 2-D array, as a column (what np.median gives, faster).
+
+    One partition at the upper middle element; for an even length the lower
+    middle element is the largest of the part before it.
+    """
+    m = a.shape[1]
+    k = m // 2
+    part = np.partition(a, k, axis=1)
+    upper = part[:, k : k + 1]
+    if m % 2:
+        return upper
+    return 0.5 * (upper + part[:, :k].max(axis=1, keepdims=True))

@@ -6,16 +6,16 @@ import pytest
 pytest.importorskip("tensorflow")
 pytest.importorskip("tf2onnx")
 
-from astropy.table import QTable  # noqa: E402
+from astropy.table import QTable
 
-from ggsltools.classifiers.metrics import roc_auc  # noqa: E402
-from ggsltools.classifiers.training import export_models, train_kfold  # noqa: E402
-from ggsltools.cli import main  # noqa: E402
-from ggsltools.exceptions import InputError  # noqa: E402
-from ggsltools.kb import KnowledgeBase  # noqa: E402
-from ggsltools.plugins.onnx_classifier import OnnxClassifier  # noqa: E402
+from ggsltools.classifiers.metrics import roc_auc
+from ggsltools.classifiers.training import export_models, train_kfold
+from ggsltools.cli import main
+from ggsltools.exceptions import InputError
+from ggsltools.kb import KnowledgeBase
+from ggsltools.plugins.onnx_classifier import OnnxClassifier
 
-from .helpers import make_cutouts, write_kb  # noqa: E402
+from .helpers import make_cutouts, write_kb
 
 OPTIONS = dict(epochs=5, depth=2, width=4, dense=(16, 8))
 
