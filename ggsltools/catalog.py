@@ -7,7 +7,7 @@ from astropy.table import QTable
 
 from .exceptions import InputError
 
-__all__ = ["read_catalogue", "sky_positions"]
+__all__ = ["map_columns", "read_catalogue", "sky_positions"]
 
 #: Column-name pairs recognised as right ascension and declination, in order.
 _RA_DEC_NAMES = (
@@ -19,15 +19,46 @@ _RA_DEC_NAMES = (
 )
 
 
-def read_catalogue(path, *, what="catalogue"):
+def _commented_cds(path):
+    """The text of a CDS table whose ReadMe is commented out with ``#``, or None.
+
+    Some published redshift catalogues ship the CDS byte-by-byte description
+    inside ``#`` comment lines above the data (with a ``# lineskip = N`` line);
+    uncommented, they are CDS tables astropy's ``ascii.cds`` reader parses.
+    """
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            text = f.read()
+    except OSError:
+        return None
+    lines = text.splitlines()
+    comments = [line for line in lines[:200] if line.startswith("#")]
+    if not any("Byte-by-byte Description" in line for line in comments):
+        return None
+    header = [
+        line[2:] if line.startswith("# ") else line[1:]
+        for line in lines
+        if line.startswith("#") and not line.lstrip("# ").startswith("lineskip")
+    ]
+    data = [line for line in lines if line.strip() and not line.startswith("#")]
+    return "\n".join(header + data)
+
+
+def read_catalogue(path, *, what="catalogue", format=None):
     """Read a catalogue file in any format astropy's table readers know.
 
     Parameters
     ----------
     path : str or `os.PathLike`
-        The file (ECSV, FITS, VOTable, ASCII with a header...).
+        The file (ECSV, FITS, VOTable, CSV, CDS/MRT, ASCII with a header...). A
+        CDS table whose byte-by-byte description sits in ``#`` comment lines
+        above the data (as some published redshift catalogues are distributed)
+        is read with its column names and units.
     what : str, optional
         What the catalogue is, for error messages ("member catalogue", say).
+    format : str, optional
+        An astropy table format (``"ascii.csv"``, ``"ascii.no_header"``,
+        ``"fits"``...); guessed by default.
 
     Returns
     -------
@@ -39,11 +70,50 @@ def read_catalogue(path, *, what="catalogue"):
         If the file does not exist or cannot be read; the message names it.
     """
     try:
-        return QTable.read(path)
+        if format is None:
+            text = _commented_cds(path)
+            if text is not None:
+                return QTable.read(text, format="ascii.cds")
+            return QTable.read(path)
+        return QTable.read(path, format=format)
     except FileNotFoundError:
         raise InputError(f"{what} {path} does not exist") from None
     except Exception as exc:  # astropy's readers raise many types for unreadable files
         raise InputError(f"cannot read {what} {path}: {exc}") from None
+
+
+def map_columns(table, mapping, *, path, what="catalogue"):
+    """Rename the columns of a catalogue to the names a pipeline stage expects.
+
+    Parameters
+    ----------
+    table : `~astropy.table.Table`
+        The catalogue as read.
+    mapping : dict of str to str
+        Expected name -> name of the column in ``table``.
+    path : str or `os.PathLike`
+        The catalogue's file, for error messages.
+    what : str, optional
+        What the catalogue is, for error messages.
+
+    Returns
+    -------
+    table : `~astropy.table.QTable`
+        A new table holding only the mapped columns, under their expected names.
+
+    Raises
+    ------
+    InputError
+        If mapped columns are missing; the message names every one of them and
+        the file.
+    """
+    missing = [column for column in mapping.values() if column not in table.colnames]
+    if missing:
+        raise InputError(
+            f"{what} {path} has no column(s) {', '.join(repr(c) for c in missing)}; "
+            f"its columns are {', '.join(table.colnames)}"
+        )
+    return QTable({name: table[column] for name, column in mapping.items()})
 
 
 def sky_positions(catalogue, *, name="catalogue"):

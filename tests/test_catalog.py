@@ -41,3 +41,36 @@ def test_read_catalogue_names_missing_and_unreadable_files(tmp_path):
     bad.write_text("not a table")
     with pytest.raises(InputError, match=r"cannot read catalogue .*bad\.fits"):
         read_catalogue(bad)
+
+
+def test_read_commented_cds_and_csv(tmp_path):
+    from ggsltools.catalog import map_columns, read_catalogue
+
+    text = """# lineskip = 12
+# Title: test
+# Byte-by-byte Description of file: t.txt
+# --------------------------------------------------------------------------------
+#    Bytes Format Units  Label  Explanations
+# --------------------------------------------------------------------------------
+#    1-  4 A4     ---    Name   Galaxy identifier
+#    6- 14 F9.5   deg    RAdeg  Right Ascension
+#   16- 24 F9.5   deg    DEdeg  Declination
+#   26- 31 F6.4   ---    z      Redshift
+# --------------------------------------------------------------------------------
+gal1 150.10000   2.10000 0.3960
+gal2 150.20000   2.20000 0.5000
+"""
+    path = tmp_path / "spec_z.txt"
+    path.write_text(text)
+    table = read_catalogue(path)
+    assert table.colnames == ["Name", "RAdeg", "DEdeg", "z"]
+    assert table["RAdeg"].unit == u.deg and list(table["Name"]) == ["gal1", "gal2"]
+    mapped = map_columns(table, {"id": "Name", "ra": "RAdeg"}, path=path)
+    assert mapped.colnames == ["id", "ra"]
+    with pytest.raises(InputError, match=r"spec_z.txt has no column\(s\) 'RA', 'Z'"):
+        map_columns(table, {"ra": "RA", "z": "Z"}, path=path)
+    csv = tmp_path / "m.csv"
+    csv.write_text("id,ra,dec\n1,150.1,2.1\n")
+    assert read_catalogue(csv, format="ascii.csv")["ra"][0] == 150.1
+    with pytest.raises(InputError, match="cannot read member catalogue"):
+        read_catalogue(path, what="member catalogue", format="fits")

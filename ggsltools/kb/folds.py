@@ -17,7 +17,9 @@ __all__ = ["assign_folds", "split_indices", "validation_mask"]
 
 def _seed_int(seed):
     """A 32-bit integer for scikit-learn from any numpy seed."""
-    return int(np.random.SeedSequence(seed).generate_state(1)[0])
+    if not isinstance(seed, np.random.SeedSequence):
+        seed = np.random.SeedSequence(seed)
+    return int(seed.generate_state(1)[0])
 
 
 def assign_folds(labels, *, n_folds=10, groups=None, seed=0):

@@ -25,13 +25,20 @@ from pathlib import Path
 import astropy.units as u
 import h5py
 import numpy as np
-from astropy.table import QTable, vstack
+from astropy.table import QTable
 
 from ..exceptions import InputError
 from .augment import N_TRANSFORMS, balanced_epoch, dihedral
 from .folds import split_indices
 
-__all__ = ["FORMAT", "FORMAT_VERSION", "KBWriter", "KnowledgeBase", "partial_path"]
+__all__ = [
+    "FORMAT",
+    "FORMAT_VERSION",
+    "KBWriter",
+    "KnowledgeBase",
+    "concat_tables",
+    "partial_path",
+]
 
 log = logging.getLogger("ggsltools")
 
@@ -123,13 +130,7 @@ class KBWriter:
     ):
         self.path = Path(path)
         self.partial = partial_path(self.path)
-        if self.path.exists() and not overwrite:
-            raise InputError(f"{self.path} exists; pass overwrite=True (--overwrite) to replace it")
-        folder = self.path.parent
-        if not folder.is_dir():
-            raise InputError(f"output folder {folder} does not exist")
-        if not os.access(folder, os.W_OK):
-            raise InputError(f"output folder {folder} is not writable")
+        self.check_destination(self.path, overwrite=overwrite)
         self.bands = list(bands)
         self.cutout_size = int(cutout_size)
         shape = (self.cutout_size, self.cutout_size, len(self.bands))
@@ -164,6 +165,34 @@ class KBWriter:
             build.create_group("metadata")
             self._file.flush()
 
+    @staticmethod
+    def check_destination(path, *, overwrite=False):
+        """Refuse a destination that cannot be written, before any work.
+
+        Parameters
+        ----------
+        path : str or `os.PathLike`
+            Destination of the finished file.
+        overwrite : bool, optional
+            Whether an existing file may be replaced.
+
+        Raises
+        ------
+        InputError
+            If ``path`` exists and ``overwrite`` is False, is a folder, or its
+            folder does not exist or is not writable.
+        """
+        path = Path(path)
+        if path.is_dir():
+            raise InputError(f"output {path} is a folder, not a file name")
+        if path.exists() and not overwrite:
+            raise InputError(f"{path} exists; pass overwrite=True (--overwrite) to replace it")
+        folder = path.parent
+        if not folder.is_dir():
+            raise InputError(f"output folder {folder} does not exist")
+        if not os.access(folder, os.W_OK):
+            raise InputError(f"output folder {folder} is not writable")
+
     def _open_partial(self, kb_id):
         try:
             f = h5py.File(self.partial, "r+")
@@ -186,7 +215,7 @@ class KBWriter:
         f["labels"].resize(rows, axis=0)
         meta = f["_build/metadata"]
         for name in list(meta):
-            if int(name.split(".")[0]) >= len(ends):
+            if int(name) >= len(ends):
                 del meta[name]
         log.info("resuming %s after %d batches (%d cutouts)", self.partial, len(ends), rows)
         return f
@@ -236,7 +265,7 @@ class KBWriter:
             for name, data in (("cutouts", cutouts), ("labels", labels)):
                 self._file[name].resize(start + n, axis=0)
                 self._file[name][start:] = data
-            QTable(metadata).write(build["metadata"], path=f"{len(ends):06d}", serialize_meta=True)
+            _write_plain(build["metadata"], f"{len(ends):06d}", metadata)
         infos = json.loads(build.attrs["batch_info"])
         # the batch counts as written once its row count is recorded, after its data
         build.attrs["batch_info"] = json.dumps([*infos, info or {}])
@@ -302,12 +331,104 @@ class KBWriter:
         self.close()
 
 
+def _fill_value(dtype):
+    """The value standing for "none" in a column of this dtype."""
+    if dtype.kind == "f":
+        return np.nan
+    if dtype.kind in "iu":
+        return -1
+    if dtype.kind == "b":
+        return False
+    return ""
+
+
+def concat_tables(tables):
+    """Stack tables whose columns may differ, without masked columns.
+
+    A column missing from a table is filled with NaN (floats, in the column's
+    unit), -1 (integers), False (flags) or "" (strings). Masked entries of the
+    inputs are filled the same way.
+
+    Parameters
+    ----------
+    tables : list of `~astropy.table.Table`
+        Tables holding plain columns and quantities (no other mixins).
+
+    Returns
+    -------
+    table : `~astropy.table.QTable`
+        The rows of all tables, in order; columns in order of first appearance.
+    """
+    names, kinds = [], {}
+    for table in tables:
+        for name in table.colnames:
+            if name not in kinds:
+                names.append(name)
+                column = table[name]
+                unit = column.unit if isinstance(column, u.Quantity) else None
+                kinds[name] = (np.asarray(getattr(column, "value", column)).dtype, unit)
+    out = QTable()
+    for name in names:
+        dtype, unit = kinds[name]
+        parts = []
+        for table in tables:
+            if name in table.colnames:
+                column = table[name]
+                if unit is not None:
+                    column = u.Quantity(column, unit)
+                    values = np.ma.filled(np.ma.asarray(column.value), np.nan)
+                else:
+                    data = getattr(column, "value", column)
+                    values = np.ma.filled(np.ma.asarray(data), _fill_value(dtype))
+                parts.append(np.asarray(values))
+            else:
+                parts.append(np.full(len(table), _fill_value(dtype), dtype=dtype))
+        values = np.concatenate(parts) if parts else np.array([], dtype=dtype)
+        out[name] = values * unit if unit is not None else values
+    return out
+
+
+def _write_plain(group, name, table):
+    """Write a table as a structured dataset, units in a JSON attribute (fast to read)."""
+    table = concat_tables([table])
+    fields, units = [], {}
+    for col in table.colnames:
+        column = table[col]
+        if isinstance(column, u.Quantity):
+            units[col] = column.unit.to_string()
+            values = np.asarray(column.value)
+        else:
+            values = np.asarray(column)
+        if values.dtype.kind == "U":
+            values = np.char.encode(values, "utf-8")
+        fields.append((col, values))
+    array = np.empty(len(table), dtype=[(col, v.dtype) for col, v in fields])
+    for col, values in fields:
+        array[col] = values
+    dataset = group.create_dataset(name, data=array)
+    dataset.attrs["units"] = json.dumps(units)
+    dataset.attrs["strings"] = json.dumps([c for c, v in fields if v.dtype.kind == "S"])
+
+
+def _read_plain(dataset):
+    array = dataset[()]
+    units = json.loads(dataset.attrs["units"])
+    strings = set(json.loads(dataset.attrs["strings"]))
+    table = QTable()
+    for col in array.dtype.names:
+        values = array[col]
+        if col in strings:
+            values = np.char.decode(values, "utf-8")
+        table[col] = values * u.Unit(units[col]) if col in units else values
+    return table
+
+
 def _read_batches(f):
     group = f["_build/metadata"]
-    names = sorted(name for name in group if "." not in name)
+    names = sorted(group)
     if not names:
         return None
-    return vstack([QTable.read(group, path=name) for name in names], join_type="exact")
+    return concat_tables([_read_plain(group[name]) for name in names])
 
 
 class KnowledgeBase:
@@ -358,7 +479,7 @@ class KnowledgeBase:
         self.exclusions = json.loads(attrs.get("exclusions", "{}"))
         n = self._file["labels"].shape[0]
         if "metadata" in self._file:
-            self.metadata = QTable.read(self._file, path="metadata")
+            self.metadata = QTable.read(self._file, path="metadata", character_as_bytes=False)
         else:
             self.metadata = _read_batches(self._file) if "_build" in self._file else None
             if self.metadata is not None:
@@ -424,6 +545,40 @@ class KnowledgeBase:
         else:
             data = ds[unique]
         return data[inverse]
+
+    def cutout_wcs(self, index):
+        """The celestial WCS of one cutout.
+
+        Built from the image WCS of the cutout's cluster (``provenance["clusters"]
+        [name]["wcs"]``, a FITS header) and the cutout's origin on the image
+        (``cutout_row0``, ``cutout_col0`` metadata columns).
+
+        Parameters
+        ----------
+        index : int
+            Row of the cutout.
+
+        Returns
+        -------
+        wcs : `~astropy.wcs.WCS`
+
+        Raises
+        ------
+        InputError
+            If the file does not record the WCS of the cutout's cluster.
+        """
+        from astropy.io import fits
+        from astropy.wcs import WCS
+
+        row = self.metadata[int(index)]
+        cluster = str(row["cluster"])
+        try:
+            header = self.provenance["clusters"][cluster]["wcs"]
+        except KeyError:
+            raise InputError(f"{self.path} does not record the WCS of cluster {cluster}") from None
+        wcs = WCS(fits.Header.fromstring(header))
+        r0, c0, n = int(row["cutout_row0"]), int(row["cutout_col0"]), self.cutout_size
+        return wcs.slice((slice(r0, r0 + n), slice(c0, c0 + n)))
 
     def _folds(self):
         if self.metadata is None or "fold" not in self.metadata.colnames:

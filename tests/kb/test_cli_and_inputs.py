@@ -1,0 +1,113 @@
+import numpy as np
+import pytest
+from astropy.table import QTable
+
+from ggsltools.cli import main
+from ggsltools.config import load_config, schema_reference
+from ggsltools.exceptions import InputError
+from ggsltools.kb import KnowledgeBase
+from ggsltools.kb.build import build_kb
+from ggsltools.kb.gallery import gallery_layout
+
+from .conftest import cluster_toml, write_config
+
+
+def test_cli_build_info_gallery(mock_clusters, capsys):
+    root = mock_clusters
+    config = write_config(root, [cluster_toml("A", "A"), cluster_toml("B", "B")], name="cli.toml")
+    out = root / "cli.h5"
+    assert main(["build-kb", str(config), "-o", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "GGSL" in text and f"wrote {out}" in text
+    assert main(["build-kb", str(config), "-o", str(out)]) == 2
+    assert "exists" in capsys.readouterr().err
+    assert main(["kb-info", str(out)]) == 0
+    info = capsys.readouterr().out
+    with KnowledgeBase(out) as kb:
+        n_pos = int(np.sum(kb.labels == 1))
+        assert f"GGSL: {n_pos}; non-GGSL: {len(kb) - n_pos}" in info
+    assert "fold 2:" in info and "A:" in info and "B:" in info
+    picture = root / "gallery.png"
+    assert main(["kb-gallery", str(out), "-o", str(picture), "--columns", "3", "--rows", "2"]) == 0
+    assert picture.stat().st_size > 1000
+    assert main(["kb-gallery", str(out), "-o", str(picture)]) == 2
+
+
+def test_gallery_layout_orders_theta_and_magnitude():
+    rng = np.random.default_rng(0)
+    theta = rng.uniform(0.2, 3, 40)
+    mag = rng.uniform(22, 28, 40)
+    grid = gallery_layout(theta, mag, columns=4, rows=3, rng=rng)
+    assert grid.shape == (3, 4) and np.all(grid >= 0)
+    assert np.all(theta[grid].max(axis=0)[:-1] <= theta[grid].min(axis=0)[1:])
+    assert np.all(np.diff(mag[grid], axis=0) >= 0)
+
+
+def test_missing_column_is_named(mock_clusters):
+    root = mock_clusters
+    text = cluster_toml("A", "A").replace('z = "z" }', 'z = "zspec" }')
+    config = write_config(root, [text], name="badcol.toml")
+    with pytest.raises(InputError, match=r"columns.z: column 'zspec' not in .*mock_members.ecsv"):
+        load_config(config)
+
+
+def test_all_problems_reported_at_once(mock_clusters):
+    root = mock_clusters
+    text = cluster_toml("A", "A").replace("A/mock_F435W.fits", "A/nope.fits")
+    text = text.replace("photometry = {", 'photometry = { F110W = "mag_F110W",')
+    common = (
+        '[sources]\nplugin = "nosuch"\n[injection]\nstamp_size = 4\ncolour = 1\n'
+        '[kb]\ncutout_size = "big"\n'
+    )
+    config = write_config(root, [text], common=common, name="bad.toml")
+    with pytest.raises(InputError) as info:
+        load_config(config)
+    message = str(info.value)
+    for part in (
+        "bad.toml",
+        "nope.fits does not exist",
+        "photometry.F110W: column 'mag_F110W'",
+        "sources.plugin: no sources plugin named 'nosuch'",
+        "injection.stamp_size: 4 is below the minimum 8",
+        "injection.colour: unknown key",
+        "kb.cutout_size: expected integer",
+        "kb.seed: missing",
+    ):
+        assert part in message, part
+
+
+def test_schema_reference_lists_every_key():
+    text = schema_reference()
+    for key in ("clusters.members.columns.z", "kb.group_members", "injection.dz_min"):
+        assert f"``{key}``" in text
+    assert "[[clusters]]" in text
+
+
+def test_members_off_the_image_and_no_lines(mock_clusters, tmp_path):
+    root = mock_clusters
+    members = QTable.read(root / "A" / "mock_members.ecsv")
+    members["ra"] = members["ra"] + 1.0 * members["ra"].unit
+    members.write(tmp_path / "far.ecsv")
+    clusters = [
+        cluster_toml("A", "A"),
+        cluster_toml("W", "A", model="A_weak/mock.par"),
+        cluster_toml("F", "B", members=str(tmp_path / "far.ecsv")),
+    ]
+    config = write_config(root, clusters, name="edge.toml")
+    summary = build_kb(config, tmp_path / "kb.h5")
+    assert any("cluster W: no usable secondary" in p for p in summary["problems"])
+    assert any("cluster F: no usable negative" in p for p in summary["problems"])
+    assert summary["exclusions"]["outside_image"]["non-GGSL"] == len(members)
+    with KnowledgeBase(tmp_path / "kb.h5") as kb:
+        meta = kb.metadata
+        assert set(meta["cluster"][kb.labels == 1]) == {"A"}
+        assert set(meta["cluster"][kb.labels == 0]) == {"A", "W"}
+
+
+def test_unwritable_output(mock_clusters, tmp_path):
+    config = write_config(mock_clusters, [cluster_toml("A", "A")], name="one.toml")
+    with pytest.raises(InputError, match="does not exist"):
+        build_kb(config, tmp_path / "missing" / "kb.h5")
+    with pytest.raises(InputError, match="is a folder"):
+        build_kb(config, tmp_path)
+    assert main(["build-kb", str(config), "-o", str(tmp_path / "no" / "kb.h5")]) == 2
