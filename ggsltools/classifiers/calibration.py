@@ -85,7 +85,7 @@ def fit_temperature(probability, labels, *, bounds=(0.05, 20.0)):
 
 
 def expected_calibration_error(probability, labels, *, n_bins=10):
-    """Expected calibration error: the mean |accuracy - confidence| over bins.
+    """Expected calibration error: the mean absolute gap between accuracy and confidence.
 
     Probabilities are binned in ``n_bins`` equal intervals of [0, 1]; in each
     bin the mean probability is compared with the fraction of positives, and the

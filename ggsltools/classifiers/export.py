@@ -146,7 +146,7 @@ def quantize(path, out, *, calibration, labels, max_auc_change=0.002, overwrite=
     labels : `~numpy.ndarray`
         0/1 labels of ``calibration`` (both classes present).
     max_auc_change : float, optional
-        Largest accepted |AUC(int8) - AUC(float)|.
+        Largest accepted absolute change of the AUC (int8 against float).
     overwrite : bool, optional
         Replace an existing ``out``.
 
