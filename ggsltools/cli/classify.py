@@ -75,9 +75,27 @@ def _run_train(args):
             calibrate=args.calibrate,
             threshold=args.threshold,
         )
+    _print_summary(args.out)
     print(f"{len(predictions)} test predictions")
     report_written([f"{args.out}/{PREDICTIONS_FILE}"])
     return 0
+
+
+def _print_summary(out):
+    """One line a model: validation AUC, and the calibration error before and after."""
+    import json
+
+    from ..classifiers.training import model_folders
+
+    for folder in model_folders(out):
+        info = json.loads((folder / "info.json").read_text())
+        m = info["validation_metrics"]
+        line = f"{folder.name}: {m['epochs_run']} epochs"
+        if "auc" in m:
+            line += f", validation AUC {m['auc']:.4f}, ECE {m['ece']:.4f}"
+        if "ece_calibrated" in m:
+            line += f" -> {m['ece_calibrated']:.4f} (T = {info['temperature']:.3f})"
+        print(line)
 
 
 def _add_export(subparsers):

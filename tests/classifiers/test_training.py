@@ -121,6 +121,7 @@ def test_command_line(kb_path, tmp_path, capsys):
     ]
     assert main(args) == 0
     assert (models / "fold-00" / "model.keras").is_file()
+    assert "fold-00: 2 epochs, validation AUC" in capsys.readouterr().out
     assert main(["export", str(models), "-o", str(tmp_path / "onnx")]) == 0
     assert (tmp_path / "onnx" / "fold-00.onnx").is_file()
     assert main(args) == 2
