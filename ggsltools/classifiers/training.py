@@ -211,6 +211,7 @@ def export_models(
     quantize=False,
     kb=None,
     max_auc_change=0.002,
+    max_check_rows=4096,
     overwrite=False,
     progress=False,
 ):
@@ -230,6 +231,9 @@ def export_models(
         The training knowledge base (for quantisation).
     max_auc_change : float, optional
         See `ggsltools.classifiers.export.quantize`.
+    max_check_rows : int, optional
+        At most this many rows (evenly spaced) of the fold calibrate and check a
+        quantised model.
     overwrite : bool, optional
         Replace existing files.
     progress : bool, optional
@@ -276,6 +280,8 @@ def export_models(
                 rows = np.flatnonzero(np.asarray(kb.metadata["validation"], dtype=bool))
             else:
                 rows = np.flatnonzero(np.asarray(kb.metadata["fold"]) == int(fold))
+            if rows.size > max_check_rows:  # evenly spaced, to bound memory
+                rows = rows[np.linspace(0, rows.size - 1, max_check_rows).astype(int)]
             written.append(
                 quantize_model(
                     path,

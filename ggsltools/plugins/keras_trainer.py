@@ -203,6 +203,10 @@ class KerasTrainer(Trainer):
         Continue from the last checkpoint in ``checkpoint_dir`` if there is one.
     fold : int or str, optional
         The test fold the training data leave out (recorded in the metadata).
+    deterministic : bool, optional
+        Switch on TensorFlow's deterministic operations (for the whole process):
+        the same seed then gives the same weights, and a resumed training ends
+        where an uninterrupted one would. Some GPU operations are slower so.
     progress : bool, optional
         Show a progress bar over epochs.
     """
@@ -234,6 +238,7 @@ class KerasTrainer(Trainer):
         checkpoint_dir=None,
         resume=False,
         fold="",
+        deterministic=True,
         progress=False,
     ):
         from ..classifiers.architectures import ARCHITECTURES
@@ -277,6 +282,7 @@ class KerasTrainer(Trainer):
         self.checkpoint_dir = None if checkpoint_dir is None else Path(checkpoint_dir)
         self.resume = bool(resume)
         self.fold = str(fold)
+        self.deterministic = bool(deterministic)
         self.progress = bool(progress)
         self.model = None
         self.info = None
@@ -400,7 +406,8 @@ class KerasTrainer(Trainer):
             )
         seed = int(seed)
         keras.utils.set_random_seed(seed)
-        tf.config.experimental.enable_op_determinism()
+        if self.deterministic:
+            tf.config.experimental.enable_op_determinism()
 
         state = self._restore(train_feed, seed)
         if state is None:
