@@ -1,8 +1,11 @@
 """Catalogue helpers: one door for the sky positions of a catalogue's rows."""
 
+from pathlib import Path
+
 import astropy.units as u
 import numpy as np
 from astropy.coordinates import SkyCoord
+from astropy.io.registry import IORegistryError
 from astropy.table import QTable
 
 from .exceptions import InputError
@@ -17,6 +20,11 @@ _RA_DEC_NAMES = (
     ("ALPHA_J2000", "DELTA_J2000"),
     ("RAJ2000", "DEJ2000"),
 )
+
+
+#: Suffixes of formats astropy recognises from their content: a file of this name
+#: that it does not recognise is not read as ASCII text instead.
+_BINARY_SUFFIXES = {".fits", ".fit", ".fts", ".fz", ".hdf5", ".h5", ".vot", ".xml", ".parquet"}
 
 
 def _commented_cds(path):
@@ -53,7 +61,9 @@ def read_catalogue(path, *, what="catalogue", format=None):
         The file (ECSV, FITS, VOTable, CSV, CDS/MRT, ASCII with a header...). A
         CDS table whose byte-by-byte description sits in ``#`` comment lines
         above the data (as some published redshift catalogues are distributed)
-        is read with its column names and units.
+        is read with its column names and units; a file whose format the name does
+        not tell is read with astropy's guessing ASCII reader (columns ``col1``,
+        ``col2``... when it has no header line).
     what : str, optional
         What the catalogue is, for error messages ("member catalogue", say).
     format : str, optional
@@ -74,12 +84,20 @@ def read_catalogue(path, *, what="catalogue", format=None):
             text = _commented_cds(path)
             if text is not None:
                 return QTable.read(text, format="ascii.cds")
-            return QTable.read(path)
+            try:
+                return QTable.read(path)
+            except IORegistryError:
+                if Path(path).suffix.lower() in _BINARY_SUFFIXES:
+                    raise
+                # no format recognised (a .txt, .dat, .cat file): let astropy's
+                # ASCII reader guess the layout
+                return QTable.read(path, format="ascii")
         return QTable.read(path, format=format)
     except FileNotFoundError:
         raise InputError(f"{what} {path} does not exist") from None
     except Exception as exc:  # astropy's readers raise many types for unreadable files
-        raise InputError(f"cannot read {what} {path}: {exc}") from None
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InputError(f"cannot read {what} {path}: {first}") from None
 
 
 def map_columns(table, mapping, *, path, what="catalogue"):

@@ -476,6 +476,10 @@ def _check_table(keys, values, where, folder, errors):
     return out
 
 
+def _numbers(*values):
+    return all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)
+
+
 def _plugin(kind, name, where, errors):
     from .registry import get_plugin
 
@@ -550,7 +554,8 @@ def _check_clusters(data, errors):
                 )
             else:
                 columns["class_column"] = inspection["class_column"]
-            if not inspection["non_lens_max"] < inspection["candidate_min"]:
+            low, high = inspection["non_lens_max"], inspection["candidate_min"]
+            if _numbers(low, high) and not low < high:
                 errors.append(f"{where}.inspection: non_lens_max must be below candidate_min")
             _catalogue_columns(inspection, columns, f"{where}.inspection", errors)
         stars = cluster["star_mask"]
@@ -607,7 +612,8 @@ def validate_config(raw, *, folder=".", sections=None):
     if data.get("injection"):
         _plugin("injectors", data["injection"]["injector"], "injection.injector", errors)
         injection = data["injection"]
-        if injection["theta_min"] >= injection["theta_max"]:
+        low, high = injection["theta_min"], injection["theta_max"]
+        if _numbers(low, high) and low >= high:
             errors.append("injection.theta_min: must be below theta_max")
     if "clusters" in data:
         _check_clusters(data, errors)

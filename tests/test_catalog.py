@@ -69,6 +69,10 @@ gal2 150.20000   2.20000 0.5000
     assert mapped.colnames == ["id", "ra"]
     with pytest.raises(InputError, match=r"spec_z.txt has no column\(s\) 'RA', 'Z'"):
         map_columns(table, {"ra": "RA", "z": "Z"}, path=path)
+    plain = tmp_path / "phot_z.txt"
+    plain.write_text("# (1) id (2) RA (3) Dec (4) z\nG1 150.1 2.1 0.40\nG2 150.2 2.2 0.41\n")
+    table = read_catalogue(plain)
+    assert table.colnames == ["col1", "col2", "col3", "col4"] and len(table) == 2
     csv = tmp_path / "m.csv"
     csv.write_text("id,ra,dec\n1,150.1,2.1\n")
     assert read_catalogue(csv, format="ascii.csv")["ra"][0] == 150.1

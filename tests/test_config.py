@@ -66,3 +66,15 @@ def test_load_errors_name_the_file(tmp_path):
     bad.write_text("[kb\n")
     with pytest.raises(InputError, match="cannot read configuration file .*bad.toml"):
         load_config(bad)
+
+
+def test_invalid_values_do_not_stop_the_checks(tmp_path):
+    raw = {
+        "injection": {"theta_min": "small", "theta_max": 1.0},
+        "kb": {"seed": 1, "ratio": True},
+    }
+    with pytest.raises(InputError) as info:
+        validate_config(raw, folder=tmp_path, sections=("injection", "kb"))
+    text = str(info.value)
+    assert "injection.theta_min: expected number" in text
+    assert "kb.ratio: expected number" in text

@@ -29,6 +29,7 @@ accumulated in one image.
 """
 
 import contextlib
+import json
 import logging
 import re
 import threading
@@ -57,11 +58,18 @@ EXCLUSION_REASONS = {
     "outside_image": "the member lies outside the images",
     "edge": "the cutout comes within edge_margin pixels of the image edge",
     "star": "the member lies within the radius of a masked bright star",
-    "incomplete": "a pixel of the cutout is NaN, masked or of zero weight in some band",
+    "incomplete": (
+        "a pixel of the cutout is NaN, masked or of zero weight in some band, or more "
+        "than 1% of its pixels are exactly 0 (no coverage)"
+    ),
     "injection_failed": "the injector could not simulate the lens",
 }
 
 _CLASSES = {1: "GGSL", 0: "non-GGSL"}
+
+#: Largest fraction of pixels exactly 0 in a band of a usable cutout (drizzled
+#: images hold 0 where no exposure covers the sky and no weight map says so).
+_MAX_ZERO_FRACTION = 0.01
 
 #: A number followed by a unit.
 _QUANTITY = re.compile(r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s+\S")
@@ -269,6 +277,16 @@ def _cutout_box(shape, x, y, size, margin):
     return "", (row0, col0)
 
 
+def _covered(image, box):
+    """Whether every pixel of a box of an image is usable (finite, unmasked, exposed)."""
+    data = np.asarray(image.data[box])
+    if not np.all(np.isfinite(data)):
+        return False
+    if image.mask is not None and np.any(np.asarray(image.mask)[box]):
+        return False
+    return np.mean(data == 0) <= _MAX_ZERO_FRACTION
+
+
 def _plan_cluster(cluster, sources, injection, kb):
     """Members, checks, negatives and secondary lines of one cluster."""
     from astropy.coordinates import SkyCoord
@@ -285,11 +303,6 @@ def _plan_cluster(cluster, sources, injection, kb):
     size, margin = kb["cutout_size"], kb["edge_margin"]
     shape = first.data.shape
     stars = _read_stars(cluster)
-    valid = [
-        np.isfinite(images[b].data)
-        & (~np.asarray(images[b].mask, bool) if images[b].mask is not None else True)
-        for b in bands
-    ]
     reasons, origins = [], []
     for i in range(len(members)):
         reason, origin = _cutout_box(shape, x[i], y[i], size, margin)
@@ -298,7 +311,7 @@ def _plan_cluster(cluster, sources, injection, kb):
             reason = "star" if np.any(near) else ""
         if not reason:
             box = (slice(origin[0], origin[0] + size), slice(origin[1], origin[1] + size))
-            reason = "" if all(np.all(v[box]) for v in valid) else "incomplete"
+            reason = "" if all(_covered(images[b], box) for b in bands) else "incomplete"
         reasons.append(reason)
         origins.append(origin or (-1, -1))
     members["center_x"] = x
@@ -386,7 +399,7 @@ def _member_columns(members, rows, bands):
     for name in ("ra", "dec"):
         table[name] = members[name][rows]
     if "z" in members.colnames:
-        table["member_z"] = np.asarray(members["z"][rows], dtype=float)
+        table["member_z"] = _floats(members["z"][rows])
     for band in bands:
         name = f"member_{band}"
         if name in members.colnames:
@@ -603,6 +616,27 @@ def _batches_of(plan, cluster_index, n_pos, population, data):
     return tasks
 
 
+def _plan_id(tasks):
+    """A hash of what each batch holds: members, lines and sources, in order."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for task, *_ in tasks:
+        members = task["members"]
+        record = [task["cluster_key"], task["batch"]]
+        for kind, index in task["items"]:
+            if kind == 1:
+                row = task["lines"][index]
+                member = int(task["member_index"][index])
+                source = task["sources"][index]
+                record.append([1, str(members["id"][member]), int(row["id"]), float(source["z"])])
+            else:
+                record.append([0, str(members["id"][index])])
+        record.append(np.round(np.asarray(members["center_x"], float), 6).tolist())
+        digest.update(json.dumps(record).encode())
+    return digest.hexdigest()[:16]
+
+
 def _versions():
     import importlib.metadata
 
@@ -662,7 +696,12 @@ def build_kb(config, output, *, scheduler=None, workers=None, progress=False, ov
     runner = _Runner(scheduler=scheduler, workers=workers)
     try:
         args = [(c, data["sources"], data["injection"], kb) for c in data["clusters"]]
-        plans = list(runner.ordered(_plan_cluster, args))
+        plans = runner.ordered(_plan_cluster, args)
+        if progress:
+            from tqdm.auto import tqdm
+
+            plans = tqdm(plans, total=len(args), desc="plan clusters", unit="cluster")
+        plans = list(plans)
         problems = [p for plan in plans for p in plan["problems"]]
         for problem in problems:
             log.warning(problem)
@@ -672,14 +711,12 @@ def build_kb(config, output, *, scheduler=None, workers=None, progress=False, ov
             n_pos = 0
         _check_counts(plans, n_neg, n_pos, kb)
         allocation = _allocate(plans, n_pos, kb["seed"])
-        population = None
-        if n_pos:
-            _, _, population, _ = _context(data["clusters"][0], data["sources"], data["injection"])
+        images0 = _images(data["clusters"][0])
+        population = _population(data["sources"], tuple(images0)) if n_pos else None
         tasks = []
         for i, plan in enumerate(plans):
             tasks += _batches_of(plan, i, int(allocation[i]), population, data)
 
-        images0 = _images(data["clusters"][0])
         first = next(iter(images0.values()))
         exclusions = {}
         for plan in plans:
@@ -698,6 +735,7 @@ def build_kb(config, output, *, scheduler=None, workers=None, progress=False, ov
         }
         writer = KBWriter(
             output,
+            plan_id=_plan_id(tasks),
             bands=list(images0),
             cutout_size=kb["cutout_size"],
             pixel_scale=first.meta["pixel_scale"],

@@ -10,8 +10,10 @@ File layout (``format`` = "ggsltools-kb", ``format_version`` = 1):
 - ``/labels``: int8 (N,), 1 = GGSL (simulated), 0 = non-GGSL (inspected).
 - ``/metadata``: a table written with astropy's HDF5 writer (``serialize_meta=True``),
   one row per cutout; written when the build completes.
-- ``/_build`` (only while incomplete): the metadata of each batch written so far and
-  the row count after each batch, from which an interrupted build resumes.
+- ``/_build`` (only while incomplete): the metadata of each batch written so far
+  (plain structured datasets, units in a JSON attribute), the row count after each
+  batch and the identifier of the build's list of batches, from which an
+  interrupted build resumes.
 
 A build writes ``NAME.partial`` next to the destination ``NAME`` and renames it only
 once complete, so a file under the destination name is always complete.
@@ -97,8 +99,13 @@ class KBWriter:
         partial file is resumed only if its identifier is the same.
     provenance : dict
         JSON-able record of the configuration, versions and creation time.
+    plan_id : str, optional
+        Identifier of the list of batches to write (a hash of what each holds); a
+        partial file is resumed only if it is the same, so that inputs changed
+        since the interruption are not mixed with the batches already written.
     overwrite : bool, optional
-        Replace an existing finished file at ``path``.
+        Replace an existing finished file at ``path``, and a partial file that
+        cannot be resumed (another build's, or unreadable).
 
     Raises
     ------
@@ -126,6 +133,7 @@ class KBWriter:
         seed,
         kb_id,
         provenance,
+        plan_id="",
         overwrite=False,
     ):
         self.path = Path(path)
@@ -134,9 +142,16 @@ class KBWriter:
         self.bands = list(bands)
         self.cutout_size = int(cutout_size)
         shape = (self.cutout_size, self.cutout_size, len(self.bands))
+        self._file = None
         if self.partial.exists():
-            self._file = self._open_partial(kb_id)
-        else:
+            try:
+                self._file = self._open_partial(kb_id, plan_id)
+            except InputError:
+                if not overwrite:
+                    raise
+                log.info("replacing %s (another build, or unreadable)", self.partial)
+                self.partial.unlink()
+        if self._file is None:
             self._file = h5py.File(self.partial, "w", track_order=True)
             attrs = self._file.attrs
             attrs["format"] = FORMAT
@@ -160,6 +175,7 @@ class KBWriter:
                 "labels", shape=(0,), maxshape=(None,), dtype="int8", chunks=(4096,)
             )
             build = self._file.create_group("_build")
+            build.attrs["plan_id"] = plan_id
             build.attrs["batch_ends"] = json.dumps([])
             build.attrs["batch_info"] = json.dumps([])
             build.create_group("metadata")
@@ -193,7 +209,7 @@ class KBWriter:
         if not os.access(folder, os.W_OK):
             raise InputError(f"output folder {folder} is not writable")
 
-    def _open_partial(self, kb_id):
+    def _open_partial(self, kb_id, plan_id):
         try:
             f = h5py.File(self.partial, "r+")
         except OSError as exc:
@@ -202,12 +218,20 @@ class KBWriter:
             ) from None
         if _decode(f.attrs.get("format")) != FORMAT or "_build" not in f:
             f.close()
-            raise InputError(f"{self.partial} is not a partial knowledge base; remove it")
+            raise InputError(
+                f"{self.partial} is not a partial knowledge base; remove it (or overwrite)"
+            )
         if _decode(f.attrs["kb_id"]) != kb_id:
             f.close()
             raise InputError(
                 f"{self.partial} holds an interrupted build of another configuration or "
-                "seed; remove it to start again"
+                "seed; remove it, or overwrite, to start again"
+            )
+        if _decode(f["_build"].attrs.get("plan_id", "")) != plan_id:
+            f.close()
+            raise InputError(
+                f"{self.partial} was started with other inputs (the images, catalogues or "
+                "models changed since); remove it, or overwrite, to start again"
             )
         ends = json.loads(f["_build"].attrs["batch_ends"])
         rows = ends[-1] if ends else 0
@@ -309,7 +333,7 @@ class KBWriter:
         if len(metadata) != self.n_rows:
             raise InputError(f"{len(metadata)} metadata rows for {self.n_rows} cutouts")
         f = self._file
-        QTable(metadata).write(f, path="metadata", serialize_meta=True)
+        QTable(metadata, copy=False).write(f, path="metadata", serialize_meta=True)
         for key, value in (attrs or {}).items():
             f.attrs[key] = value if isinstance(value, int | float | str) else json.dumps(value)
         del f["_build"]

@@ -38,7 +38,18 @@ def inputs(mock_clusters):
     QTable({"RA": star["ra"].value, "DEC": star["dec"].value, "R": [0.5]}).write(
         root / "stars.csv", format="ascii.csv", overwrite=True
     )
+    # cluster B's F435W image has no coverage (zeros) around member 7
+    import shutil
+
+    from astropy.io import fits
+
+    shutil.copytree(root / "B", root / "Bz", dirs_exist_ok=True)
     b_members = QTable.read(root / "B" / "mock_members.ecsv")
+    with fits.open(root / "Bz" / "mock_F435W.fits", mode="update") as hdul:
+        hdu = next(h for h in hdul if h.data is not None)
+        row = b_members[b_members["id"] == 7][0]
+        x, y = int(round(row["x_pix"])), int(round(row["y_pix"]))
+        hdu.data[y - 15 : y + 15, x - 15 : x + 15] = 0
     ids = np.asarray(b_members["id"])
     scores = np.where(np.isin(ids, [2, 5]), 1.0, -1.0)
     QTable({"obj": ids.astype(str), "score_ann": scores, "score_bob": scores}).write(
@@ -53,7 +64,7 @@ def inputs(mock_clusters):
     )
     b = cluster_toml(
         "B",
-        "B",
+        "Bz",
         extra='inspection = { path = "B_inspection.ecsv", id_column = "obj", '
         'score_columns = ["score_ann", "score_bob"] }',
     ).replace('negatives = "members"', 'negatives = "inspection"')
@@ -91,6 +102,7 @@ def test_build_counts_and_exclusions(built, inputs):
         assert not {"2", "5"} & b_ids
         assert kb.exclusions["star"]["non-GGSL"] == 1
         assert kb.exclusions["outside_image"]["non-GGSL"] == 1
+        assert kb.exclusions["incomplete"]["non-GGSL"] >= 1 and "7" not in b_ids
         assert summary["clusters"]["A"]["n_members_read"] == 13
         assert summary["clusters"]["A"]["n_members_selected"] == 12  # 901 too fast
         # contract columns
@@ -212,6 +224,16 @@ def test_interrupted_build_resumes_to_the_same_file(inputs, built, tmp_path, mon
         KnowledgeBase(partial_path(out))
     with KnowledgeBase(partial_path(out), allow_incomplete=True) as kb:
         assert len(kb) == 3 * 6
+    # other inputs under the same configuration are not mixed with these batches
+    members = (config.parent / "A_members.ecsv").read_text()
+    (config.parent / "A_members.ecsv").write_text(
+        (config.parent / "A" / "mock_members.ecsv").read_text()
+    )
+    try:
+        with pytest.raises(InputError, match="other inputs"):
+            build_kb(config, out)
+    finally:
+        (config.parent / "A_members.ecsv").write_text(members)
     summary = build_kb(config, out)
     assert summary["resumed_batches"] == 3
     _assert_same_kb(reference, out)
@@ -231,13 +253,11 @@ def test_distributed_workers_do_not_change_the_result(inputs, built, tmp_path):
     distributed = pytest.importorskip("distributed")
     _root, config = inputs
     reference, _ = built
-    with (
-        distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
-        ) as cluster,
-        distributed.Client(cluster) as client,
-    ):
-        build_kb(config, tmp_path / "dist.h5", scheduler=client)
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
+    ) as cluster:
+        # by address, as --scheduler gives it
+        build_kb(config, tmp_path / "dist.h5", scheduler=cluster.scheduler_address)
     _assert_same_kb(reference, tmp_path / "dist.h5")
 
 

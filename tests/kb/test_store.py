@@ -141,6 +141,16 @@ def test_incomplete_refused_and_resumed(tmp_path):
     assert w.n_batches == 2 and w.n_rows == 20
     assert w._file["cutouts"].shape[0] == 20
     w.close()
+    # overwrite starts another build afresh
+    w = _writer(path, kb_id="other", overwrite=True)
+    assert w.n_batches == 0 and w.n_rows == 0
+    w.close()
+    part.write_bytes(b"not hdf5")
+    with pytest.raises(InputError, match="cannot open the partial"):
+        _writer(path)
+    w = _writer(path, overwrite=True)
+    assert w.n_batches == 0
+    w.close()
 
 
 def test_writer_refusals(tmp_path):
