@@ -4,7 +4,8 @@ Part 1 runs the default VGG (128x128x3 cutouts, 4 blocks from 16 filters, dense
 128 and 64; random weights: speed does not depend on them) on the same
 preprocessed batches with
 
-- Keras ``model.predict``;
+- Keras ``model.predict`` on all cutouts at once, and once a batch (as a loop
+  over a catalogue calls it);
 - a ``tf.function``-compiled Keras call (``jit_compile=False``: XLA is slower on
   this CPU);
 - ONNX Runtime with default session options;
@@ -111,6 +112,7 @@ def part1(n, batch_size, tmp):
     results = interleaved(
         {
             "keras model.predict": lambda: model.predict(x, batch_size=batch_size, verbose=0),
+            "keras predict per batch": lambda: [model.predict(b, verbose=0) for b in batches],
             "keras tf.function": lambda: [compiled(b).numpy() for b in batches],
             "onnxruntime default": lambda: [plain.run(None, {name: b}) for b in batches],
             "onnxruntime tuned": lambda: [tuned.run(None, {name: b}) for b in batches],
@@ -127,9 +129,11 @@ def part1(n, batch_size, tmp):
     ort_t = results["onnxruntime tuned"]
     print(f"  tuned ORT / tf.function   : {results['keras tf.function'] / ort_t:.2f}x")
     print(f"  tuned ORT / model.predict : {results['keras model.predict'] / ort_t:.2f}x")
+    print(f"  tuned ORT / predict/batch : {results['keras predict per batch'] / ort_t:.2f}x")
     q_t = results["onnxruntime tuned int8"]
     print(f"  int8 ORT / tf.function    : {results['keras tf.function'] / q_t:.2f}x")
     print(f"  int8 ORT / model.predict  : {results['keras model.predict'] / q_t:.2f}x")
+    print(f"  int8 ORT / predict/batch  : {results['keras predict per batch'] / q_t:.2f}x")
     print(f"  max |ORT - Keras|         : {np.max(np.abs(got - reference)):.2g}")
     print(f"  max |int8 - Keras|        : {np.max(np.abs(got_q - reference)):.2g}")
     return path

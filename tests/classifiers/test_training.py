@@ -11,7 +11,7 @@ from astropy.table import QTable
 from ggsltools.classifiers.metrics import roc_auc
 from ggsltools.classifiers.training import export_models, train_kfold
 from ggsltools.cli import main
-from ggsltools.exceptions import InputError
+from ggsltools.exceptions import ExportError, InputError
 from ggsltools.kb import KnowledgeBase
 from ggsltools.plugins.onnx_classifier import OnnxClassifier
 
@@ -82,18 +82,21 @@ def test_export_and_classify_an_ensemble(trained, kb_path, tmp_path):
 def test_quantized_export_records_its_auc_check(trained, kb_path, tmp_path):
     out, _ = trained
     with KnowledgeBase(kb_path) as kb:
-        try:
-            paths = export_models(
-                out / "fold-00", tmp_path, quantize=True, kb=kb, max_auc_change=0.05
+        paths = export_models(out / "fold-00", tmp_path, quantize=True, kb=kb, max_auc_change=0.02)
+        with pytest.raises(ExportError, match="changes the AUC"):
+            export_models(
+                out / "fold-00", tmp_path / "strict", quantize=True, kb=kb, max_auc_change=-1
             )
-        except Exception as exc:  # a refused quantisation must say why
-            from ggsltools.exceptions import ExportError
-
-            assert isinstance(exc, ExportError) and "AUC" in str(exc)
-            return
-    meta = OnnxClassifier(paths[1]).metadata[0]["quantization"]
-    assert meta["type"] == "int8-static-qdq"
-    assert abs(meta["auc_int8"] - meta["auc_float"]) <= 0.05
+    assert [p.name for p in paths] == ["fold-00.onnx", "fold-00.int8.onnx"]
+    assert not (tmp_path / "strict" / "fold-00.int8.onnx").exists()
+    clf = OnnxClassifier(paths[1])
+    record = clf.metadata[0]["quantization"]
+    assert record["type"] == "int8-static-qdq"
+    assert abs(record["auc_int8"] - record["auc_float"]) <= 0.02
+    assert (
+        clf.metadata[0]["validation_metrics"]
+        == OnnxClassifier(paths[0]).metadata[0]["validation_metrics"]
+    )
 
 
 def test_command_line(kb_path, tmp_path, capsys):
