@@ -424,12 +424,12 @@ class KerasTrainer(Trainer):
                 "config": self._config(train_feed),
                 "checkpoint": None,
             }
-        schedule = _Schedule(self, state, has_validation=val_feed is not None)
+        schedule = _make_schedule(self, state, has_validation=val_feed is not None)
         start = state["epoch"] + 1
         if not state["stopped"] and start < self.epochs:
             callbacks = [schedule]
             if self.progress:
-                callbacks.append(_EpochBar(self.epochs, start, self.fold))
+                callbacks.append(_make_epoch_bar(self.epochs, start, self.fold))
             self._epoch = start
             with warnings.catch_warnings():
                 # Keras warns at the end of the first pass over a dataset of
@@ -689,104 +689,102 @@ class KerasTrainer(Trainer):
         )
 
 
-class _Schedule:
-    """Early stopping, learning-rate reduction and checkpoints, with saved state."""
+def _make_schedule(trainer, state, *, has_validation):
+    """A Keras callback: early stopping, learning-rate reduction and checkpoints.
 
-    def __new__(cls, trainer, state, *, has_validation):
-        import keras
+    Its counters live in ``state`` (a JSON-able dict saved with each checkpoint),
+    so that a resumed training continues them.
+    """
+    import keras
 
-        class Schedule(keras.callbacks.Callback):
-            def __init__(self):
-                super().__init__()
-                self.trainer = trainer
-                self.state = state
-                self.monitor = "val_loss" if has_validation else "loss"
-                self.best_weights = None
+    class Schedule(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.trainer = trainer
+            self.state = state
+            self.monitor = "val_loss" if has_validation else "loss"
+            self.best_weights = None
 
-            def on_epoch_begin(self, epoch, logs=None):
-                self.trainer._epoch = epoch
+        def on_epoch_begin(self, epoch, logs=None):
+            self.trainer._epoch = epoch
 
-            def on_epoch_end(self, epoch, logs=None):
-                logs = dict(logs or {})
-                tr, st = self.trainer, self.state
-                lr = float(np.asarray(self.model.optimizer.learning_rate))
-                st["history"].append(
-                    {"epoch": epoch, **{k: float(v) for k, v in logs.items()}, "learning_rate": lr}
-                )
-                value = float(logs[self.monitor])
-                if st["best"] is None or value < st["best"] - tr.min_delta:
-                    st["best"], st["wait"], st["lr_wait"] = value, 0, 0
-                    self._save_best()
-                else:
-                    st["wait"] += 1
-                    st["lr_wait"] += 1
-                    if st["lr_wait"] >= tr.lr_patience:
-                        lr = max(lr * tr.lr_factor, tr.min_learning_rate)
-                        self.model.optimizer.learning_rate.assign(lr)
-                        st["lr_wait"] = 0
-                        log.info("epoch %d: learning rate reduced to %.3g", epoch, lr)
-                    if st["wait"] >= tr.patience:
-                        st["stopped"] = True
-                        self.model.stop_training = True
-                        log.info(
-                            "epoch %d: early stop, best %s %.4g", epoch, self.monitor, st["best"]
-                        )
-                st["learning_rate"] = lr
-                st["epoch"] = epoch
-                self._checkpoint(epoch)
+        def on_epoch_end(self, epoch, logs=None):
+            logs = dict(logs or {})
+            tr, st = self.trainer, self.state
+            lr = float(np.asarray(self.model.optimizer.learning_rate))
+            st["history"].append(
+                {"epoch": epoch, **{k: float(v) for k, v in logs.items()}, "learning_rate": lr}
+            )
+            value = float(logs[self.monitor])
+            if st["best"] is None or value < st["best"] - tr.min_delta:
+                st["best"], st["wait"], st["lr_wait"] = value, 0, 0
+                self._save_best()
+            else:
+                st["wait"] += 1
+                st["lr_wait"] += 1
+                if st["lr_wait"] >= tr.lr_patience:
+                    lr = max(lr * tr.lr_factor, tr.min_learning_rate)
+                    self.model.optimizer.learning_rate.assign(lr)
+                    st["lr_wait"] = 0
+                    log.info("epoch %d: learning rate reduced to %.3g", epoch, lr)
+                if st["wait"] >= tr.patience:
+                    st["stopped"] = True
+                    self.model.stop_training = True
+                    log.info("epoch %d: early stop, best %s %.4g", epoch, self.monitor, st["best"])
+            st["learning_rate"] = lr
+            st["epoch"] = epoch
+            self._checkpoint(epoch)
 
-            def _save_best(self):
-                directory = self.trainer.checkpoint_dir
-                if directory is None:
-                    self.best_weights = self.model.get_weights()
-                    return
-                directory.mkdir(parents=True, exist_ok=True)
-                tmp = directory / f"tmp-{_BEST_FILE}"
-                self.model.save_weights(tmp)
-                os.replace(tmp, directory / _BEST_FILE)
+        def _save_best(self):
+            directory = self.trainer.checkpoint_dir
+            if directory is None:
+                self.best_weights = self.model.get_weights()
+                return
+            directory.mkdir(parents=True, exist_ok=True)
+            tmp = directory / f"tmp-{_BEST_FILE}"
+            self.model.save_weights(tmp)
+            os.replace(tmp, directory / _BEST_FILE)
 
-            def _checkpoint(self, epoch):
-                directory = self.trainer.checkpoint_dir
-                if directory is None:
-                    return
-                name = f"epoch-{epoch:04d}.keras"
-                self.model.save(directory / name)
-                previous = self.state["checkpoint"]
-                self.state["checkpoint"] = name
-                _atomic_json(self.state, directory / _STATE_FILE)
-                if previous and previous != name:
-                    (directory / previous).unlink(missing_ok=True)
+        def _checkpoint(self, epoch):
+            directory = self.trainer.checkpoint_dir
+            if directory is None:
+                return
+            name = f"epoch-{epoch:04d}.keras"
+            self.model.save(directory / name)
+            previous = self.state["checkpoint"]
+            self.state["checkpoint"] = name
+            _atomic_json(self.state, directory / _STATE_FILE)
+            if previous and previous != name:
+                (directory / previous).unlink(missing_ok=True)
 
-            def restore_best(self):
-                directory = self.trainer.checkpoint_dir
-                if directory is not None and (directory / _BEST_FILE).is_file():
-                    self.trainer.model.load_weights(directory / _BEST_FILE)
-                elif self.best_weights is not None:
-                    self.trainer.model.set_weights(self.best_weights)
+        def restore_best(self):
+            directory = self.trainer.checkpoint_dir
+            if directory is not None and (directory / _BEST_FILE).is_file():
+                self.trainer.model.load_weights(directory / _BEST_FILE)
+            elif self.best_weights is not None:
+                self.trainer.model.set_weights(self.best_weights)
 
-        return Schedule()
+    return Schedule()
 
 
-class _EpochBar:
-    """A tqdm bar over epochs, as a Keras callback."""
+def _make_epoch_bar(epochs, start, fold):
+    """A Keras callback drawing a tqdm bar over epochs."""
+    import keras
+    from tqdm.auto import tqdm
 
-    def __new__(cls, epochs, start, fold):
-        import keras
-        from tqdm.auto import tqdm
+    class EpochBar(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            desc = f"fold {fold}" if fold not in ("", "run") else (fold or "training")
+            self.bar = tqdm(total=epochs, initial=start, desc=desc, unit="epoch")
 
-        class EpochBar(keras.callbacks.Callback):
-            def on_train_begin(self, logs=None):
-                desc = f"fold {fold}" if fold not in ("", "run") else (fold or "training")
-                self.bar = tqdm(total=epochs, initial=start, desc=desc, unit="epoch")
+        def on_epoch_end(self, epoch, logs=None):
+            logs = logs or {}
+            self.bar.set_postfix(
+                {k: f"{v:.3f}" for k, v in logs.items() if k in ("loss", "val_loss", "val_auc")}
+            )
+            self.bar.update(1)
 
-            def on_epoch_end(self, epoch, logs=None):
-                logs = logs or {}
-                self.bar.set_postfix(
-                    {k: f"{v:.3f}" for k, v in logs.items() if k in ("loss", "val_loss", "val_auc")}
-                )
-                self.bar.update(1)
+        def on_train_end(self, logs=None):
+            self.bar.close()
 
-            def on_train_end(self, logs=None):
-                self.bar.close()
-
-        return EpochBar()
+    return EpochBar()
