@@ -63,6 +63,44 @@ def test_a_finished_training_is_not_overwritten_but_resumed(trained, kb_path):
     np.testing.assert_array_equal(again["probability"], predictions["probability"])
 
 
+class _Interrupted(Exception):
+    pass
+
+
+def test_training_interrupted_mid_fold_resumes_to_the_same_models(
+    trained, kb_path, tmp_path, monkeypatch
+):
+    from ggsltools.plugins import keras_trainer
+
+    _, predictions = trained
+    make_schedule = keras_trainer._make_schedule
+
+    def interrupting(trainer, state, **kwargs):
+        callback = make_schedule(trainer, state, **kwargs)
+        on_epoch_end = callback.on_epoch_end
+
+        def on_epoch_end_then_stop(epoch, logs=None):
+            on_epoch_end(epoch, logs)
+            if trainer.fold == "1" and epoch == 2:
+                raise _Interrupted
+
+        callback.on_epoch_end = on_epoch_end_then_stop
+        return callback
+
+    monkeypatch.setattr(keras_trainer, "_make_schedule", interrupting)
+    with KnowledgeBase(kb_path) as kb:
+        with pytest.raises(_Interrupted):
+            train_kfold(kb, tmp_path, seed=0, run=False, **OPTIONS)
+        assert (tmp_path / "fold-00" / "model.keras").is_file()
+        assert not (tmp_path / "fold-01").exists()
+        assert (tmp_path / "checkpoints" / "fold-01" / "state.json").is_file()
+        monkeypatch.setattr(keras_trainer, "_make_schedule", make_schedule)
+        again = train_kfold(kb, tmp_path, seed=0, run=False, resume=True, **OPTIONS)
+    assert not (tmp_path / "checkpoints").exists()
+    np.testing.assert_array_equal(again["index"], predictions["index"])
+    np.testing.assert_allclose(again["probability"], predictions["probability"], rtol=0, atol=0)
+
+
 def test_export_and_classify_an_ensemble(trained, kb_path, tmp_path):
     out, predictions = trained
     paths = export_models(out, tmp_path)
