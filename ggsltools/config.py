@@ -353,6 +353,169 @@ register_section(
 )
 
 
+# The stages after the knowledge base (``ggsltools run``); each key is the option
+# of the subcommand of the same name.
+register_section(
+    "train",
+    Key(
+        "table",
+        "training of the networks (ggsltools train)",
+        default={},
+        keys={
+            "architectures": Key(
+                "string-list",
+                "networks to train, each on every fold and as a run model",
+                default=["vgg", "sc-vgg"],
+                choices=("vgg", "sc-vgg"),
+            ),
+            "folds": Key(
+                "integer",
+                "train the first N folds of the knowledge base (all of them when absent)",
+                default=None,
+                minimum=1,
+            ),
+            "epochs": Key("integer", "largest number of epochs", default=100, minimum=1),
+            "batch_size": Key(
+                "integer", "cutouts per batch (32 for vgg, 16 for sc-vgg)", default=None, minimum=1
+            ),
+            "depth": Key("integer", "convolution blocks", default=4, minimum=1),
+            "width": Key("integer", "filters of the first block", default=16, minimum=1),
+            "patience": Key("integer", "early-stopping patience (epochs)", default=10, minimum=1),
+            "validation_fraction": Key(
+                "number",
+                "fraction of each fold's training rows used for validation",
+                default=0.1,
+                minimum=0.01,
+                maximum=0.5,
+            ),
+            "calibrate": Key("boolean", "fit a temperature on each validation set", default=False),
+            "threshold": Key(
+                "number",
+                "probability threshold stored with the models",
+                default=0.5,
+                minimum=0.0,
+                maximum=1.0,
+            ),
+            "seed": Key("integer", "random seed of the training", default=0, minimum=0),
+            "options": Key(
+                "options",
+                "further options of the trainer (e.g. dense = [128, 64])",
+                default={},
+            ),
+        },
+    ),
+)
+register_section(
+    "classify",
+    Key(
+        "table",
+        "classification of every member of every cluster (ggsltools classify)",
+        default={},
+        keys={
+            "architecture": Key(
+                "string",
+                "network whose models classify (one of train.architectures)",
+                default="sc-vgg",
+                choices=("vgg", "sc-vgg"),
+            ),
+            "models": Key(
+                "string",
+                "'run': the model trained on the whole knowledge base; 'folds': the "
+                "ensemble of the fold models",
+                default="run",
+                choices=("run", "folds"),
+            ),
+            "provider": Key(
+                "string",
+                "ONNX Runtime execution provider",
+                default="auto",
+                choices=("auto", "cpu", "cuda"),
+            ),
+            "threshold": Key(
+                "number",
+                "probability at or above which an object is selected",
+                default=0.5,
+                minimum=0.0,
+                maximum=1.0,
+            ),
+            "batch_size": Key("integer", "cutouts per inference call", default=256, minimum=1),
+        },
+    ),
+)
+register_section(
+    "evaluate",
+    Key(
+        "table",
+        "evaluation of the test folds (ggsltools evaluate)",
+        default={},
+        keys={
+            "threshold": Key(
+                "number",
+                "probability threshold of the GGSL class",
+                default=0.5,
+                minimum=0.0,
+                maximum=1.0,
+            ),
+            "adversarial_magnitude": Key(
+                "number",
+                "adversarial examples: sources fainter than this F814W magnitude",
+                default=28.0,
+            ),
+            "adversarial_theta": Key(
+                "number",
+                "adversarial examples: Einstein radii below this (arcsec)",
+                default=0.5,
+                minimum=0.0,
+            ),
+            "adversarial_combine": Key(
+                "string",
+                "'or': faint or small; 'and': faint and small",
+                default="or",
+                choices=("or", "and"),
+            ),
+            "seed": Key("integer", "seed of the robust red-sequence fit", default=0, minimum=0),
+        },
+    ),
+)
+register_section(
+    "report",
+    Key(
+        "table",
+        "the HTML report (ggsltools report)",
+        default={},
+        keys={
+            "title": Key(
+                "string", "page title", default="GGSL candidates and classifier evaluation"
+            ),
+            "min_probability": Key(
+                "number",
+                "candidates shown: probability at least this",
+                default=0.2,
+                minimum=0.0,
+                maximum=1.0,
+            ),
+            "max_candidates": Key(
+                "integer", "largest number of candidates shown", default=200, minimum=1
+            ),
+            "size": Key("integer", "side of the thumbnails (pixels)", default=128, minimum=8),
+        },
+    ),
+)
+register_section(
+    "run",
+    Key(
+        "table",
+        "how ggsltools run runs the stages",
+        default={},
+        keys={
+            "workers": Key(
+                "integer", "Dask workers of the knowledge-base build", default=1, minimum=1
+            ),
+            "scheduler": Key("string", "address of a dask.distributed scheduler", default=None),
+        },
+    ),
+)
+
 # -------------------------------------------------------------- validation
 
 
@@ -421,9 +584,13 @@ def _check_value(key, value, where, folder, errors):
         allowed = _KINDS[kind] + "".join(f" or {v!r}" for v in key.also)
         errors.append(f"{where}: expected {allowed}, got {value!r}")
         return None
-    if key.choices is not None and value not in key.choices:
-        errors.append(f"{where}: {value!r} is not one of {', '.join(map(repr, key.choices))}")
-        return None
+    if key.choices is not None:
+        items = value if kind == "string-list" else [value]
+        bad = [item for item in items if item not in key.choices]
+        if bad:
+            allowed = ", ".join(map(repr, key.choices))
+            errors.append(f"{where}: {bad[0]!r} is not one of {allowed}")
+            return None
     if kind in ("integer", "number"):
         if key.minimum is not None and value < key.minimum:
             errors.append(f"{where}: {value} is below the minimum {key.minimum}")
@@ -660,7 +827,7 @@ def load_config(path, *, sections=None):
     return Config(path=path, raw=raw, data=data)
 
 
-def config_id(config, *extra):
+def config_id(config, *extra, sections=None):
     """A deterministic identifier of a configuration (and further values).
 
     Parameters
@@ -669,13 +836,19 @@ def config_id(config, *extra):
         The configuration; its values as written are hashed.
     *extra
         Further JSON-able values (a seed, a package version).
+    sections : iterable of str, optional
+        Hash only these sections (those a stage reads), so that changing the
+        others does not change the identifier; all of them by default.
 
     Returns
     -------
     id : str
         The first 16 hex digits of a SHA-256 of the canonical JSON.
     """
-    text = json.dumps([config.raw, *extra], sort_keys=True, default=str)
+    raw = config.raw
+    if sections is not None:
+        raw = {name: value for name, value in raw.items() if name in set(sections)}
+    text = json.dumps([raw, *extra], sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 

@@ -3,15 +3,18 @@
 Public functions take angles as `~astropy.units.Quantity` objects or as plain
 numbers meaning arcsec; hot code works on plain floats in arcsec. `to_arcsec` is
 the one place where the first becomes the second, with the checks and the error
-message naming the argument.
+message naming the argument. `row_float` reads one value of a table row as a
+plain float without building a Quantity, for loops over rows.
 """
+
+import functools
 
 import astropy.units as u
 import numpy as np
 
 from .exceptions import InputError
 
-__all__ = ["to_arcsec"]
+__all__ = ["row_float", "to_arcsec"]
 
 
 def to_arcsec(value, *, name, scalar=False, positive=False, nonnegative=False, finite=True):
@@ -60,3 +63,67 @@ def to_arcsec(value, *, name, scalar=False, positive=False, nonnegative=False, f
     if nonnegative and np.any(array < 0):
         raise InputError(f"{name}={original!r} must be a non-negative angle")
     return float(array) if scalar else array
+
+
+@functools.lru_cache(maxsize=256)
+def _factor(from_unit, to_unit):
+    return 1.0 if from_unit == to_unit else float(from_unit.to(to_unit))
+
+
+def row_float(row, name, *, unit=None, default=None):
+    """One value of a table row as a float, converted to ``unit``.
+
+    Reads the column's numbers directly (no Quantity is built for the value),
+    which matters in loops over many rows.
+
+    Parameters
+    ----------
+    row : `~astropy.table.Row` or mapping
+        A row of a `~astropy.table.Table` or `~astropy.table.QTable`, or a
+        mapping of names to numbers or Quantities.
+    name : str
+        Column name.
+    unit : `~astropy.units.Unit` or str, optional
+        Unit of the result; a column with a unit is converted to it, a column
+        without one is taken to be in it already. Magnitude columns (``mag(AB)``)
+        convert to their own unit only.
+    default : float, optional
+        Value for a missing column; by default a missing column is an error.
+
+    Returns
+    -------
+    value : float
+
+    Raises
+    ------
+    InputError
+        If the column is missing (and no default is given) or its unit does not
+        convert to ``unit``.
+    """
+    table = getattr(row, "table", None)
+    columns = table.columns if table is not None else row
+    if name not in columns:
+        if default is not None:
+            return float(default)
+        raise InputError(f"the row has no column {name!r}")
+    if table is None:
+        value = columns[name]
+        number = float(getattr(value, "value", value))
+        column_unit = getattr(value, "unit", None)
+    else:
+        column = columns[name]
+        number = (
+            float(np.asarray(column)[row.index])
+            if not isinstance(column, u.Quantity)
+            else float(column.value[row.index])
+        )
+        column_unit = column.unit
+    if unit is None or column_unit is None:
+        return number
+    unit = u.Unit(unit)
+    if isinstance(column_unit, u.FunctionUnitBase) and column_unit != unit:
+        raise InputError(f"column {name!r} is in {column_unit}, expected {unit}")
+    try:
+        return number * _factor(column_unit, unit)
+    except u.UnitConversionError:
+        raise InputError(f"column {name!r} in {column_unit} does not convert to {unit}") from None

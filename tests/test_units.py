@@ -1,9 +1,10 @@
 import astropy.units as u
 import numpy as np
 import pytest
+from astropy.table import QTable, Table
 
 from ggsltools.exceptions import InputError
-from ggsltools.units import to_arcsec
+from ggsltools.units import row_float, to_arcsec
 
 
 def test_quantities_and_plain_numbers():
@@ -28,3 +29,34 @@ def test_quantities_and_plain_numbers():
 def test_errors_name_the_argument(value, options, message):
     with pytest.raises(InputError, match=message):
         to_arcsec(value, name="size", **options)
+
+
+def test_row_float_reads_table_rows():
+    table = QTable(
+        {
+            "r_e": [0.1, 0.2] * u.arcsec,
+            "pa": [90.0, 45.0] * u.deg,
+            "mag": u.Magnitude([24.0, 25.5], u.ABmag),
+            "z": [1.5, 2.5],
+        }
+    )
+    row = table[1]
+    assert row_float(row, "r_e", unit=u.arcsec) == 0.2
+    assert row_float(row, "r_e", unit=u.mas) == pytest.approx(200.0)
+    assert row_float(row, "pa", unit=u.rad) == pytest.approx(np.pi / 4)
+    assert row_float(row, "mag", unit=u.ABmag) == 25.5
+    assert row_float(row, "z") == 2.5
+    assert row_float(row, "z", unit=u.one) == 2.5  # no unit: taken as given
+    assert row_float(Table(table)[0], "r_e", unit=u.arcsec) == 0.1
+    assert row_float({"r_e": 1 * u.deg}, "r_e", unit=u.arcsec) == 3600.0
+    assert np.isnan(row_float(row, "n", default=np.nan))
+
+
+def test_row_float_errors_name_the_column():
+    row = QTable({"r_e": [1.0] * u.km, "mag": u.Magnitude([20.0], u.STmag)})[0]
+    with pytest.raises(InputError, match="no column 'n'"):
+        row_float(row, "n")
+    with pytest.raises(InputError, match="'r_e' in km does not convert to arcsec"):
+        row_float(row, "r_e", unit=u.arcsec)
+    with pytest.raises(InputError, match="'mag' is in mag\\(ST\\)"):
+        row_float(row, "mag", unit=u.ABmag)

@@ -31,12 +31,13 @@ from ..exceptions import InputError
 from ..plugins.keras_trainer import KBSelection, KerasTrainer
 from ..staging import staged_files
 
-__all__ = ["export_models", "model_folders", "train_kfold"]
+__all__ = ["PREDICTIONS_FILE", "export_models", "model_folders", "train_kfold"]
 
 log = logging.getLogger("ggsltools")
 
 _FOLD_FILES = ("model.keras", "info.json", "history.ecsv", "test_predictions.ecsv")
 _RUN_FILES = ("model.keras", "info.json", "history.ecsv")
+#: Name of the table of test-fold predictions in a training folder.
 PREDICTIONS_FILE = "test_predictions.ecsv"
 
 

@@ -453,13 +453,17 @@ def sample_in_region(region, *, buffer, rng, max_tries=100000):
     while tried < max_tries:
         xs = rng.uniform(xmin - buffer, xmax + buffer, _BATCH)
         ys = rng.uniform(ymin - buffer, ymax + buffer, _BATCH)
-        if buffer > 0:
-            inside = shapely.dwithin(region, shapely.points(xs, ys), buffer)
-        else:
-            inside = shapely.contains_xy(region, xs, ys)
-        hits = np.flatnonzero(inside)
-        if hits.size:
-            return float(xs[hits[0]]), float(ys[hits[0]])
+        # points inside the region are within any buffer of it: the cheap test
+        # first, the distance test only for the points drawn before the first one
+        inside = np.flatnonzero(shapely.contains_xy(region, xs, ys))
+        first = inside[0] if inside.size else _BATCH
+        if buffer > 0 and first > 0:
+            near = shapely.dwithin(region, shapely.points(xs[:first], ys[:first]), buffer)
+            hits = np.flatnonzero(near)
+            if hits.size:
+                first = hits[0]
+        if first < _BATCH:
+            return float(xs[first]), float(ys[first])
         tried += _BATCH
     raise InputError(f"no point fell inside the region in {max_tries} tries")
 

@@ -22,10 +22,11 @@ def score_classes(mean_score, *, non_lens_max=-0.75, candidate_min=0.0):
 
     An object is ``non-GGSL`` when its mean score is at most ``non_lens_max``
     (by default a near-unanimous "not a lens": with four inspectors, all four
-    voted -1; with eight, one may have given +0.5), a ``candidate`` when it is at least ``candidate_min`` (as many
-    "lens" as "not a lens" votes, or more), and ``excluded`` in between or when
-    it has no score. The paper does not give its thresholds; these defaults keep
-    the negative class pure, which is what the knowledge base needs.
+    voted -1; with eight, one may have given +0.5), a ``candidate`` when it is
+    at least ``candidate_min`` (as many "lens" as "not a lens" votes, or more),
+    and ``excluded`` in between or when it has no score. The paper does not
+    give its thresholds; these defaults keep the negative class pure, which is
+    what the knowledge base needs.
 
     Parameters
     ----------

@@ -49,9 +49,12 @@ from ..version import __version__
 from .folds import assign_folds, validation_mask
 from .store import KBWriter, concat_tables
 
-__all__ = ["EXCLUSION_REASONS", "build_kb", "member_velocity"]
+__all__ = ["EXCLUSION_REASONS", "KB_SECTIONS", "build_kb", "member_velocity", "read_members"]
 
 log = logging.getLogger("ggsltools")
+
+#: Configuration sections a knowledge base depends on (and its identifier hashes).
+KB_SECTIONS = ("clusters", "sources", "injection", "kb")
 
 #: Why a candidate cutout is left out, in the order the checks are made.
 EXCLUSION_REASONS = {
@@ -201,7 +204,27 @@ def _floats(column):
     return np.ma.filled(np.ma.asarray(column, dtype=float), np.nan)
 
 
-def _read_members(cluster):
+def read_members(cluster):
+    """The member catalogue of one configured cluster, mapped and selected.
+
+    Parameters
+    ----------
+    cluster : dict
+        One validated ``[[clusters]]`` table (`ggsltools.config`).
+
+    Returns
+    -------
+    members : `~astropy.table.QTable`
+        ``id`` (str), ``ra``, ``dec`` (deg), the other mapped columns and
+        ``member_<band>`` magnitudes, limited to ``max_velocity`` when given.
+    n_read : int
+        Rows in the file before the velocity selection.
+
+    Raises
+    ------
+    InputError
+        If the file cannot be read or a mapped column is missing.
+    """
     section = cluster["members"]
     path = section["path"]
     table = read_catalogue(path, what="member catalogue", format=section["format"])
@@ -296,7 +319,7 @@ def _plan_cluster(cluster, sources, injection, kb):
     images, model, _, _ = _context(cluster, sources, injection)
     bands = tuple(images)
     first = images[bands[0]]
-    members, n_read = _read_members(cluster)
+    members, n_read = read_members(cluster)
     coords = SkyCoord(members["ra"], members["dec"])
     x, y = first.wcs.celestial.world_to_pixel(coords)
     x, y = np.atleast_1d(x), np.atleast_1d(y)
@@ -685,11 +708,11 @@ def build_kb(config, output, *, scheduler=None, workers=None, progress=False, ov
         knowledge base would have fewer negatives or positives than folds.
     """
     if not isinstance(config, Config):
-        config = load_config(config, sections=("clusters", "sources", "injection", "kb"))
+        config = load_config(config, sections=KB_SECTIONS)
     output = Path(output)
     data = config.data
     kb = data["kb"]
-    kb_id = config_id(config, kb["seed"], __version__)
+    kb_id = config_id(config, kb["seed"], __version__, sections=KB_SECTIONS)
     # refuse an unusable destination before any work
     KBWriter.check_destination(output, overwrite=overwrite)
 

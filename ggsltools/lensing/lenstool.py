@@ -74,10 +74,28 @@ LENSTOOL_CONSTANTS = {
 
 #: Profile ids the reader and `sum_deflection` know: LensTool's profil numbers.
 SUPPORTED_PROFILES = {
+    -1: "SIE (true elliptical SIS)",
+    1: "SIS",
     8: "PIEMD (I0.5c)",
     12: "NFW",
     14: "external shear",
     81: "dPIE (I0.5c - I0.5cut)",
+}
+
+# LensTool profiles the reader names when it refuses them; 5 is not an SIE
+_OTHER_PROFILES = {
+    -2: "true elliptical BBS",
+    0: "SIS with core (pseudo-elliptical potential)",
+    2: "isothermal sphere with core",
+    3: "elliptical isothermal sphere with core",
+    5: "Hubble modified law; LensTool's SIE is profil -1",
+    7: "point mass",
+    9: "mass sheet",
+    10: "spline potential",
+    13: "Sersic",
+    15: "Einasto",
+    16: "Hernquist",
+    82: "PIEMD with shallow centre",
 }
 
 _DBL_MAX = math.inf
@@ -382,10 +400,14 @@ def _read_potentiel(lines, body, start_number, name):
     if pot["profile"] is None:
         raise lines.error(start_number, f"potential {name!r} has no 'profil'")
     if pot["profile"] not in SUPPORTED_PROFILES:
+        known = _OTHER_PROFILES.get(pot["profile"])
         raise lines.error(
             pot["profile_line"],
-            f"potential {name!r} has profil {pot['profile']}, which is not supported "
-            f"(supported: {sorted(SUPPORTED_PROFILES)})",
+            f"potential {name!r} has profil {pot['profile']}"
+            + (f" ({known})" if known else "")
+            + ", which is not supported (supported: "
+            + ", ".join(f"{k} {v}" for k, v in sorted(SUPPORTED_PROFILES.items()))
+            + ")",
         )
     return pot
 
@@ -735,7 +757,9 @@ def _finish_potentials(pots, cosmology, lines):
             if pot["rcutkpc"] != _DBL_MAX:
                 pot["rcut"] = pot["rcutkpc"] / d1(pot["z"])
         prof = pot["profile"]
-        if prof in (8, 81):
+        if prof == 1:
+            pot["emass"] = pot["epot"] = 0.0
+        if prof in (-1, 8, 81):
             e = pot["emass"]
             if e == 0 and pot["epot"] != 0:
                 pot["emass"] = 2 * pot["epot"] / (1 + pot["epot"] ** 2)
@@ -765,7 +789,13 @@ def _finish_potentials(pots, cosmology, lines):
                 raise lines.error(
                     pot["line"], f"NFW potential {pot['id']!r} needs v_disp or concentration"
                 )
-        pot["b0"] = 0.0 if prof == 14 else float(lenstool_b0(pot["v_disp"]))
+        if prof == 14:
+            pot["b0"] = 0.0
+        elif prof in (1, -1):
+            # isothermal spheres: b0 = 4 pi sigma^2 / c^2, sigma the 1D dispersion
+            pot["b0"] = 4.0 * LENSTOOL_CONSTANTS["pia_c2"] * pot["v_disp"] ** 2
+        else:
+            pot["b0"] = float(lenstool_b0(pot["v_disp"]))
 
 
 def _nfw_sigma_from_c_rs(c, rs_kpc, z, cosmology):
@@ -820,6 +850,10 @@ def _one(kind, params, x, y):
     if prof == 8:
         fn = profiles.piemd_deflection if kind == "d" else profiles.piemd_hessian
         return fn(x, y, b0=b0, r_core=rc, eps=eps, **geo)
+    if prof in (1, -1):
+        # the SIE is LensTool's PIEMD without a core, b0 its Einstein radius
+        fn = profiles.piemd_deflection if kind == "d" else profiles.piemd_hessian
+        return fn(x, y, b0=b0, r_core=0.0, eps=eps, **geo)
     if prof == 12:
         fn = profiles.nfw_deflection if kind == "d" else profiles.nfw_hessian
         return fn(x, y, b0=b0, r_s=rc, e=e, **geo)

@@ -36,7 +36,8 @@ from ..injection.stamps import (
 from ..interfaces import InjectionResult, Injector
 from ..lensing.maps import _model_to_radec, model_to_pixel
 from ..photometry.zeropoints import counts_per_maggy
-from ..units import to_arcsec
+from ..sources.sersic import sersic_from_normalised
+from ..units import row_float, to_arcsec
 from .sources import SersicPopulation
 
 __all__ = ["CausticInjector", "LensedStamp", "records_to_table", "add_stamp"]
@@ -90,16 +91,6 @@ def add_stamp(arrays, stamp):
     image_slices, stamp_slices = stamp.box.slices()
     for band, values in stamp.stamps.items():
         arrays[band][image_slices] += values[stamp_slices]
-
-
-def _scalar(value):
-    return float(getattr(value, "value", value))
-
-
-def _optional(row, name, unit):
-    if name not in row.colnames:
-        return np.nan
-    return float(u.Quantity(row[name], unit).value)
 
 
 def _pixel_area(x, y):
@@ -235,9 +226,12 @@ class CausticInjector(Injector):
         if reference_band not in bands:
             raise InputError(f"reference_band={reference_band!r} is not among {bands}")
         self.reference_band = reference_band
+        plain_sersic = type(population).render is SersicPopulation.render
         if achromatic is None:
-            achromatic = type(population).render is SersicPopulation.render
+            achromatic = plain_sersic
         self.achromatic = bool(achromatic)
+        # plain Sersic sources are evaluated from interpolated normalised coordinates
+        self._normalised = plain_sersic and isinstance(population, SersicPopulation)
         self.threads = int(threads)
         self.cache = DeflectionCache(cache_size)
         self._grids = {}
@@ -378,9 +372,9 @@ class CausticInjector(Injector):
         stamp : `LensedStamp`
         """
         bands, wcs, shape, scale, conversions = self._prepare(images)
-        z_s = _scalar(source_row["z"])
+        z_s = row_float(source_row, "z")
         ratio = self.cache.distance_ratio(lens_model, z_s)
-        r_e = to_arcsec(source_row["r_e"], name="r_e", scalar=True)
+        r_e = row_float(source_row, "r_e", unit=u.arcsec)
         if not (np.isfinite(r_e) and r_e > 0):
             raise InputError(f"source r_e={r_e} arcsec must be positive")
         lens_id = lens_row["id"] if "id" in lens_row.colnames else -1
@@ -398,13 +392,12 @@ class CausticInjector(Injector):
         # absolute positions in float64; offsets from the source in float32. Nodes
         # without a deflection (a singular centre) are sent far from the source:
         # the sub-pixels that depend on them render no light.
-        offsets = []
+        fields = []
         for position, alpha, centre in ((x, alpha_x, beta_x), (y, alpha_y, beta_y)):
             field = position - alpha
             field -= centre
             field[np.isnan(field)] = _FAR
-            offsets.append(grid.interpolate(field))
-        dx, dy = offsets
+            fields.append(field)
         n = self.stamp_size
         area = _pixel_area(x, y)
         pixel_sum = np.float32(area / s**2)
@@ -416,22 +409,44 @@ class CausticInjector(Injector):
 
         ref = self.reference_band
         mags = {
-            b: float(u.Magnitude(source_row[f"mag_{b}"], u.ABmag).value)
-            for b in dict.fromkeys((*bands, ref))
+            b: row_float(source_row, f"mag_{b}", unit=u.ABmag) for b in dict.fromkeys((*bands, ref))
         }
         fluxes = {b: 10.0 ** (-0.4 * m) for b, m in mags.items()}
-        lensed_ref = pixelise(self.population.render(source_row, dx, dy, band=ref))
-        lensed = {}
-        for band in bands:
-            counts = np.float32(conversions[band][0])
-            if band == ref:
-                lensed[band] = lensed_ref * counts
-            elif self.achromatic and fluxes[ref] > 0:
-                lensed[band] = lensed_ref * np.float32(counts * fluxes[band] / fluxes[ref])
+        offsets = None  # sub-pixel offsets from the source centre, made when needed
+        if self._normalised:
+            # a Sersic source: its normalised coordinates are linear in the
+            # offsets, so they are formed on the nodes and interpolated
+            coefficients = self.population.coefficients(source_row, band=ref)
+            if coefficients is None:
+                lensed_ref = np.zeros((n, n), dtype=np.float32)
             else:
-                sb = self.population.render(source_row, dx, dy, band=band)
-                lensed[band] = pixelise(sb) * counts
-        stamps = self._convolver(bands).convolve(lensed)
+                (a, b), (c, d) = coefficients.matrix
+                dx, dy = fields
+                u_nodes = a * dx + b * dy
+                v_nodes = c * dx + d * dy
+                sb = sersic_from_normalised(
+                    grid.interpolate(u_nodes), grid.interpolate(v_nodes), coefficients
+                )
+                lensed_ref = pixelise(sb)
+        else:
+            offsets = [grid.interpolate(field) for field in fields]
+            lensed_ref = pixelise(self.population.render(source_row, *offsets, band=ref))
+        convolver = self._convolver(bands)
+        if self.achromatic and fluxes[ref] > 0:
+            scales = {b: conversions[b][0] * fluxes[b] / fluxes[ref] for b in bands}
+            stamps = convolver.convolve_scaled(lensed_ref, scales)
+        else:
+            lensed = {}
+            for band in bands:
+                counts = np.float32(conversions[band][0])
+                if band == ref:
+                    lensed[band] = lensed_ref * counts
+                else:
+                    if offsets is None:
+                        offsets = [grid.interpolate(field) for field in fields]
+                    sb = self.population.render(source_row, *offsets, band=band)
+                    lensed[band] = pixelise(sb) * counts
+            stamps = convolver.convolve(lensed)
         if self.poisson:
             for band in bands:
                 electrons = conversions[band][1]
@@ -462,9 +477,9 @@ class CausticInjector(Injector):
             "source_index": int(getattr(source_row, "index", -1)),
             **{f"mag_{b}": mags[b] for b in bands},
             "r_e": r_e,
-            "n": _optional(source_row, "n", u.dimensionless_unscaled),
-            "q": _optional(source_row, "q", u.dimensionless_unscaled),
-            "pa": _optional(source_row, "pa", u.deg),
+            "n": row_float(source_row, "n", unit=u.one, default=np.nan),
+            "q": row_float(source_row, "q", unit=u.one, default=np.nan),
+            "pa": row_float(source_row, "pa", unit=u.deg, default=np.nan),
             "beta_x": beta_x,
             "beta_y": beta_y,
             "caustic_area": float(caustic.area),

@@ -15,6 +15,8 @@ The total flux is F = 2 pi n q R_e^2 I_e e^(b_n) b_n^(-2n) Gamma(2n).
 """
 
 import functools
+import math
+from typing import NamedTuple
 
 import numpy as np
 from scipy.special import gammaincinv, gammaln
@@ -28,6 +30,9 @@ __all__ = [
     "sersic_amplitude",
     "elliptical_radius",
     "sersic_profile",
+    "SersicCoefficients",
+    "sersic_coefficients",
+    "sersic_from_normalised",
     "check_sersic_shape",
 ]
 
@@ -47,6 +52,15 @@ def check_sersic_shape(*, n, q, r_e=None):
     InputError
         Naming the first offending value.
     """
+    if np.ndim(n) == 0 and np.ndim(q) == 0 and np.ndim(r_e) == 0:
+        # scalars (the injection loop): plain comparisons, false for NaN
+        if not 0 < float(n) < np.inf:
+            raise InputError(f"Sersic index n={n} must be > 0")
+        if not 0 < float(q) <= 1:
+            raise InputError(f"axis ratio q={q} must be in (0, 1]")
+        if r_e is not None and not 0 < float(r_e) < np.inf:
+            raise InputError(f"effective radius r_e={r_e} must be > 0")
+        return
     n = np.asarray(n, dtype=float)
     q = np.asarray(q, dtype=float)
     bad = ~np.isfinite(n) | (n <= 0)
@@ -181,11 +195,106 @@ def elliptical_radius(x, y, *, q, pa):
     return np.hypot(xp, yp)
 
 
+class SersicCoefficients(NamedTuple):
+    """A Sersic profile reduced to the numbers its evaluation needs.
+
+    With the normalised coordinates ``u = a x + b y`` and ``v = c x + d y``
+    (``matrix = ((a, b), (c, d))``: rotation to the major axis and division by
+    R_e and q R_e), the surface brightness is
+    ``exp(log_peak - b_n exp(inv_2n log(u^2 + v^2)))``. Made by
+    `sersic_coefficients`; evaluated by `sersic_from_normalised`.
+    """
+
+    #: ((a, b), (c, d)) mapping offsets (x, y) to normalised (u, v).
+    matrix: tuple
+    #: b_n.
+    bn: float
+    #: 1 / (2 n).
+    inv_2n: float
+    #: b_n + log I_e: the log of the central surface brightness.
+    log_peak: float
+
+
+def sersic_coefficients(flux, *, r_e, n, q, pa):
+    """The `SersicCoefficients` of a Sersic profile of total flux ``flux``.
+
+    Parameters
+    ----------
+    flux : float
+        Total flux, > 0.
+    r_e, n, q, pa : float
+        As in `sersic_profile`.
+
+    Returns
+    -------
+    coefficients : `SersicCoefficients`
+
+    Raises
+    ------
+    InputError
+        If a parameter is out of range.
+    """
+    check_sersic_shape(n=n, q=q, r_e=r_e)
+    flux = float(flux)
+    if not np.isfinite(flux) or flux <= 0:
+        raise InputError(f"flux={flux} must be finite and > 0")
+    n = float(n)
+    bn = _bn_scalar(n)
+    # log I_e = log F - log(2 pi n q R_e^2) - b_n + 2 n log b_n - log Gamma(2n)
+    log_ie = (
+        math.log(flux / (2 * math.pi * n * q * r_e * r_e))
+        - bn
+        + 2 * n * math.log(bn)
+        - math.lgamma(2 * n)
+    )
+    c, s = math.cos(pa) / r_e, math.sin(pa) / r_e
+    return SersicCoefficients(
+        ((float(c), float(s)), (float(-s / q), float(c / q))), bn, 0.5 / n, bn + log_ie
+    )
+
+
+def sersic_from_normalised(u, v, coefficients, *, out=None):
+    """Surface brightness of a Sersic profile at normalised coordinates.
+
+    The hot loop of the injection: ``u`` and ``v`` (see `SersicCoefficients`)
+    are typically interpolated from a few nodes, which saves the rotation on
+    every sub-pixel. One log and two exp, computed in place.
+
+    Parameters
+    ----------
+    u, v : `~numpy.ndarray`
+        Normalised coordinates, one shape; float32 or float64. ``u`` is
+        overwritten when it is also ``out``.
+    coefficients : `SersicCoefficients`
+        From `sersic_coefficients`.
+    out : `~numpy.ndarray`, optional
+        Array of u's shape and dtype to write into (may be ``u``).
+
+    Returns
+    -------
+    sb : `~numpy.ndarray`
+        Surface brightness, of u's dtype.
+    """
+    dtype = u.dtype.type
+    buf = np.multiply(u, u, out=out)
+    tmp = np.multiply(v, v)
+    buf += tmp  # (R / R_e)^2
+    with np.errstate(divide="ignore"):
+        np.log(buf, out=buf)
+    buf *= dtype(coefficients.inv_2n)
+    np.exp(buf, out=buf)  # (R / R_e)^(1/n)
+    buf *= dtype(-coefficients.bn)
+    buf += dtype(coefficients.log_peak)
+    np.exp(buf, out=buf)
+    return buf
+
+
 def sersic_profile(x, y, *, flux, r_e, n, q, pa, out=None):
     """Surface brightness of a Sersic profile of total flux ``flux``.
 
-    Written for the injection hot loop: float32 positions give a float32 result
-    computed in place with a handful of array passes (one log, two exp).
+    Written for hot loops: float32 positions give a float32 result computed in
+    place with a handful of array passes (one log, two exp); see also
+    `sersic_from_normalised`.
 
     Parameters
     ----------
@@ -233,29 +342,12 @@ def sersic_profile(x, y, *, flux, r_e, n, q, pa, out=None):
         buf = np.empty(x.shape, dtype=dtype) if out is None else out
         buf.fill(0)
         return buf
-    n = float(n)
-    bn = sersic_bn(n)
-    log_ie = float(np.log(sersic_amplitude(flux, r_e=r_e, n=n, q=q)))
-    # rotation and scaling folded into the coefficients: u = x'/R_e, v = y'/(q R_e)
-    c, s = np.cos(pa) / r_e, np.sin(pa) / r_e
-    cq, sq = c / q, s / q
-    buf = np.empty(x.shape, dtype=dtype) if out is None else out
-    tmp = np.empty(x.shape, dtype=dtype)
-    tmp2 = np.empty(x.shape, dtype=dtype)
-    np.multiply(x, dtype(c), out=buf)
-    np.multiply(y, dtype(s), out=tmp)
-    buf += tmp  # u
-    buf *= buf
-    np.multiply(y, dtype(cq), out=tmp)
-    np.multiply(x, dtype(sq), out=tmp2)
-    tmp -= tmp2  # v
-    tmp *= tmp
-    buf += tmp  # (R / R_e)^2
-    with np.errstate(divide="ignore"):
-        np.log(buf, out=buf)
-    buf *= dtype(0.5 / n)
-    np.exp(buf, out=buf)  # (R / R_e)^(1/n)
-    buf *= dtype(-bn)
-    buf += dtype(bn + log_ie)
-    np.exp(buf, out=buf)
-    return buf
+    coefficients = sersic_coefficients(flux, r_e=r_e, n=n, q=q, pa=pa)
+    (a, b), (c, d) = coefficients.matrix
+    u = np.multiply(x, dtype(a), out=out, dtype=dtype)
+    tmp = np.multiply(y, dtype(b), dtype=dtype)
+    u += tmp
+    v = np.multiply(x, dtype(c), dtype=dtype)
+    np.multiply(y, dtype(d), out=tmp)
+    v += tmp
+    return sersic_from_normalised(u, v, coefficients, out=u)

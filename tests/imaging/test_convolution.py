@@ -133,3 +133,26 @@ def test_multiband():
         convolvers["F435W"]
     with pytest.raises(InputError, match="non-empty"):
         MultiBandConvolver({}, shape=(64, 64))
+
+
+def test_convolve_scaled_shares_one_forward_transform():
+    rng = np.random.default_rng(3)
+    yy, xx = np.mgrid[-7:8, -7:8]
+    psfs = {
+        "F435W": np.exp(-(xx**2 + yy**2) / 4.0),
+        "F814W": np.exp(-(xx[2:-2, 2:-2] ** 2 + yy[2:-2, 2:-2] ** 2) / 9.0),
+    }
+    convolver = MultiBandConvolver(psfs, shape=(40, 33))
+    assert convolver["F435W"].padded_shape == convolver["F814W"].padded_shape
+    stamp = rng.random((40, 33)).astype(np.float32)
+    scaled = convolver.convolve_scaled(stamp, {"F814W": 2.5, "F435W": 0.5})
+    assert list(scaled) == ["F814W", "F435W"]
+    for band, scale in (("F814W", 2.5), ("F435W", 0.5)):
+        expected = scale * convolve(stamp, psfs[band], mode="same")
+        np.testing.assert_allclose(scaled[band], expected, atol=2e-5 * expected.max())
+    with pytest.raises(InputError, match="no PSF for band"):
+        convolver.convolve_scaled(stamp, {"F160W": 1.0})
+    with pytest.raises(InputError, match="stamp of shape"):
+        convolver.convolve_scaled(stamp[:-1], {"F814W": 1.0})
+    with pytest.raises(InputError, match="padded_shape"):
+        StampConvolver(psfs["F435W"], shape=(40, 33), padded_shape=(40, 33))

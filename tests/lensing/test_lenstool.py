@@ -3,6 +3,7 @@
 import warnings
 from pathlib import Path
 
+import astropy.units as u
 import numpy as np
 import pytest
 from astropy.io import fits
@@ -140,4 +141,41 @@ def test_unknown_keyword_warns_with_line(tmp_path):
 def test_missing_end_is_an_error(tmp_path):
     path = _write(tmp_path, "runmode\n  reference 3 0 0\n")
     with pytest.raises(ModelFormatError, match="no 'end'"):
+        read_par(path)
+
+
+def test_sis_and_sie_profiles(tmp_path):
+    """LensTool's profil 1 (SIS) and -1 (SIE): b0 = 4 pi sigma^2 / c^2."""
+    sis = BASE.replace("profil 81", "profil 1").replace("ellipticite 0.2", "ellipticite 0.")
+    sis = sis.replace("v_disp 800.", "v_disp 250.").replace("{extra}", "")
+    model = LensToolParModel(read_par(_write(tmp_path, sis)))
+    b0 = 4 * np.pi * (250.0 / 299792.458) ** 2 * 206264.806
+    assert model.potentials["b0"][0].to_value(u.arcsec) == pytest.approx(b0, rel=1e-5)
+    ratio = model.distance_ratio(2.0)
+    alpha = model.deflection_arcsec(np.array([3.0, 0.0]), np.array([4.0, -2.0]), z_source=2.0)
+    b0_model = model.potentials["b0"][0].to_value(u.arcsec)
+    np.testing.assert_allclose(np.hypot(*alpha), b0_model * ratio, rtol=1e-12)
+    # the SIE: an elliptical isothermal lens, the SIS at zero ellipticity
+    sie = sis.replace("profil 1", "profil -1").replace("ellipticite 0.", "ellipticite 0.3")
+    elliptical = LensToolParModel(read_par(_write(tmp_path, sie)))
+    x, y = np.array([2.0, 0.0, 1.0]), np.array([0.0, 2.0, 1.5])
+    h = elliptical.hessian_arcsec(x, y, z_source=2.0)
+    # isothermal: the deflection does not change along a ray from the centre;
+    # iso-density ellipses along the major axis (x, angle_pos 0): at a given
+    # radius the convergence is higher along it
+    np.testing.assert_allclose(
+        elliptical.deflection_arcsec(2.5 * x, 2.5 * y, z_source=2.0),
+        elliptical.deflection_arcsec(x, y, z_source=2.0),
+        rtol=1e-10,
+        atol=1e-12,
+    )
+    kappa = 0.5 * (h[0] + h[2])
+    assert kappa[0] > kappa[1]
+
+
+def test_hubble_modified_law_is_refused_by_name(tmp_path):
+    path = _write(tmp_path, BASE.replace("profil 81", "profil 5").replace("{extra}", ""))
+    with pytest.raises(
+        ModelFormatError, match=r"profil 5 \(Hubble modified law; .* is profil -1\)"
+    ):
         read_par(path)

@@ -8,6 +8,8 @@ from ggsltools.sources.sersic import (
     elliptical_radius,
     sersic_amplitude,
     sersic_bn,
+    sersic_coefficients,
+    sersic_from_normalised,
     sersic_profile,
     sersic_total_flux,
 )
@@ -106,3 +108,18 @@ def test_zero_flux_gives_zeros_and_negative_flux_or_bad_out_is_rejected():
         sersic_profile(x, x, flux=-1.0, r_e=1.0, n=1.0, q=1.0, pa=0.0)
     with pytest.raises(InputError, match="out has shape"):
         sersic_profile(x, x, flux=1.0, r_e=1.0, n=1.0, q=1.0, pa=0.0, out=np.empty(3))
+
+
+def test_normalised_evaluation_matches_profile():
+    x, y = np.meshgrid(np.linspace(-1, 1, 41), np.linspace(-0.7, 0.9, 37))
+    kw = dict(flux=3.0, r_e=0.3, n=2.7, q=0.45, pa=1.1)
+    coefficients = sersic_coefficients(**kw)
+    (a, b), (c, d) = coefficients.matrix
+    direct = sersic_profile(x, y, **kw)
+    centre = sersic_profile(np.zeros(1), np.zeros(1), **kw)[0]
+    assert coefficients.log_peak == pytest.approx(np.log(centre), rel=1e-12)
+    np.testing.assert_allclose(
+        sersic_from_normalised(a * x + b * y, c * x + d * y, coefficients), direct, rtol=1e-12
+    )
+    with pytest.raises(InputError, match="flux=0.0 must be finite and > 0"):
+        sersic_coefficients(0.0, r_e=0.3, n=1.0, q=1.0, pa=0.0)
