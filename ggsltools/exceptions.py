@@ -8,6 +8,7 @@ can fix the input without reading a traceback.
 from astropy.utils.exceptions import AstropyUserWarning
 
 __all__ = [
+    "ExportError",
     "GGSLToolsError",
     "GGSLToolsWarning",
     "InputError",
@@ -53,3 +54,11 @@ class PluginWarning(GGSLToolsWarning):
 
 class ModelFormatWarning(GGSLToolsWarning):
     """A lens-model file holds something that was ignored (an unknown keyword, say)."""
+
+
+class ExportError(GGSLToolsError):
+    """A trained network could not be exported faithfully (nothing was written).
+
+    The message says what disagreed (for example the largest difference between
+    the exported model's outputs and the original network's).
+    """

@@ -14,14 +14,14 @@ import sys
 
 from .. import __version__
 from ..exceptions import GGSLToolsError
-from . import evaluate, inject, inspect, kb, lensing, mock, pipeline, plugins, sources
+from . import classify, evaluate, inject, inspect, kb, lensing, mock, pipeline, plugins, sources
 
 __all__ = ["build_parser", "main"]
 
 log = logging.getLogger("ggsltools")
 
 #: Modules holding the subcommands, in the order ``ggsltools --help`` lists them.
-_MODULES = (plugins, lensing, sources, mock, inject, kb, evaluate, inspect, pipeline)
+_MODULES = (plugins, lensing, sources, mock, inject, kb, classify, evaluate, inspect, pipeline)
 
 
 def build_parser():

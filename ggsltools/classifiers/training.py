@@ -1,0 +1,296 @@
+"""k-fold training on a knowledge base, and export of a folder of trained models.
+
+`train_kfold` follows Angora et al. (2023, Sect. 2.3): one network per fold of
+the knowledge base's stratified k-fold split, each trained on the other folds
+(minus a stratified validation subset used for early stopping) and tested on its
+own fold, plus a "run" model trained on the whole knowledge base minus its
+validation rows, the one meant for new data. The output folder holds::
+
+    fold-00/ ... fold-<k-1>/   model.keras, info.json, history.ecsv,
+                               test_predictions.ecsv (this fold's test rows)
+    run/                       model.keras, info.json, history.ecsv
+    test_predictions.ecsv      every fold's test rows: index, fold, label, probability
+    checkpoints/<model>/       per-epoch state while a model trains
+
+A model folder appears complete or not at all; an interrupted training resumes
+(``resume=True``) with the finished models kept and the unfinished one continued
+from its last checkpoint.
+
+This module imports TensorFlow (through the trainer): only training code uses it.
+"""
+
+import json
+import logging
+import shutil
+from pathlib import Path
+
+import numpy as np
+from astropy.table import QTable, vstack
+
+from ..exceptions import InputError
+from ..plugins.keras_trainer import KBSelection, KerasTrainer
+from ..staging import staged_files
+
+__all__ = ["PREDICTIONS_FILE", "export_models", "model_folders", "train_kfold"]
+
+log = logging.getLogger("ggsltools")
+
+_FOLD_FILES = ("model.keras", "info.json", "history.ecsv", "test_predictions.ecsv")
+_RUN_FILES = ("model.keras", "info.json", "history.ecsv")
+#: Name of the table of test-fold predictions in a training folder.
+PREDICTIONS_FILE = "test_predictions.ecsv"
+
+
+def _done(folder, names):
+    return all((folder / n).is_file() for n in names)
+
+
+def _write_model(trainer, history, folder, names, predictions=None):
+    with staged_files(folder, names, overwrite=True) as tmp:
+        trainer.model.save(tmp / "model.keras")
+        (tmp / "info.json").write_text(json.dumps(trainer.info, indent=1, sort_keys=True))
+        history.write(tmp / "history.ecsv", format="ascii.ecsv")
+        if predictions is not None:
+            predictions.write(tmp / PREDICTIONS_FILE, format="ascii.ecsv")
+
+
+def _test_predictions(trainer, kb, indices, fold, batch_size):
+    probability = []
+    for x, _ in kb.batches(indices, batch_size=batch_size):
+        probability.append(trainer.predict(x))
+    table = QTable(
+        {
+            "index": np.asarray(indices, dtype=int),
+            "fold": np.full(len(indices), fold, dtype=int),
+            "label": np.asarray(kb.labels)[indices].astype(int),
+            "probability": np.concatenate(probability) if probability else np.empty(0),
+        }
+    )
+    table.meta["architecture"] = trainer.architecture
+    table.meta["kb_id"] = kb.kb_id
+    return table
+
+
+def train_kfold(
+    kb,
+    out,
+    *,
+    seed,
+    folds=None,
+    run=True,
+    validation_fraction=0.1,
+    resume=False,
+    progress=False,
+    **options,
+):
+    """Train one network per fold of a knowledge base, and a "run" network.
+
+    Parameters
+    ----------
+    kb : `ggsltools.kb.KnowledgeBase`
+        The open knowledge base.
+    out : str or `os.PathLike`
+        Output folder (see the module's description for its layout).
+    seed : int
+        Seed of the validation draws, the weights, batch order and augmentation.
+    folds : int, optional
+        Train the first ``folds`` folds only (all of the KB's folds by default).
+    run : bool, optional
+        Also train the "run" model.
+    validation_fraction : float, optional
+        Fraction of each fold's training part used for validation.
+    resume : bool, optional
+        Continue an interrupted training in ``out``.
+    progress : bool, optional
+        Progress bars over folds and epochs.
+    **options
+        Passed to `~ggsltools.plugins.keras_trainer.KerasTrainer` (architecture,
+        epochs, batch_size, calibrate...).
+
+    Returns
+    -------
+    predictions : `~astropy.table.QTable`
+        Every trained fold's test predictions (the table written to
+        ``out/test_predictions.ecsv``): ``index``, ``fold``, ``label``,
+        ``probability``; meta ``architecture`` and ``kb_id``.
+
+    Raises
+    ------
+    InputError
+        If ``out`` holds a training and ``resume`` is False, or ``folds`` is
+        larger than the knowledge base's number of folds.
+    """
+    out = Path(out)
+    n_folds = kb.n_folds if folds is None else int(folds)
+    if not 1 <= n_folds <= kb.n_folds:
+        raise InputError(f"folds={folds} must be in 1..{kb.n_folds} (the knowledge base's folds)")
+    if out.exists() and any(out.iterdir()) and not resume:
+        raise InputError(
+            f"{out} is not empty; pass resume=True (--resume) or choose another folder"
+        )
+    out.mkdir(parents=True, exist_ok=True)
+    names = [f"fold-{k:02d}" for k in range(n_folds)] + (["run"] if run else [])
+    steps = names
+    if progress:
+        from tqdm.auto import tqdm
+
+        steps = tqdm(names, desc="models", unit="model")
+    tables = []
+    for name in steps:
+        folder = out / name
+        is_run = name == "run"
+        files = _RUN_FILES if is_run else _FOLD_FILES
+        if _done(folder, files):
+            log.info("%s is already trained; kept", folder)
+            if not is_run:
+                tables.append(QTable.read(folder / PREDICTIONS_FILE, format="ascii.ecsv"))
+            continue
+        checkpoints = out / "checkpoints" / name
+        trainer = KerasTrainer(
+            checkpoint_dir=checkpoints,
+            resume=True,
+            fold="run" if is_run else int(name[5:]),
+            progress=progress,
+            **options,
+        )
+        if is_run:
+            history = trainer.fit(kb, seed=seed)
+            _write_model(trainer, history, folder, files)
+        else:
+            fold = int(name[5:])
+            split = kb.split(fold, validation_fraction=validation_fraction, seed=seed)
+            history = trainer.fit(
+                KBSelection(kb, split["train"]),
+                KBSelection(kb, split["validation"]),
+                seed=seed + fold,
+            )
+            table = _test_predictions(trainer, kb, split["test"], fold, trainer.batch_size)
+            _write_model(trainer, history, folder, files, table)
+            tables.append(table)
+        shutil.rmtree(checkpoints, ignore_errors=True)
+        log.info("%s: validation %s", name, trainer.info["validation_metrics"])
+    if (out / "checkpoints").is_dir() and not any((out / "checkpoints").iterdir()):
+        (out / "checkpoints").rmdir()
+    predictions = vstack(tables, metadata_conflicts="silent")
+    predictions.meta = {"architecture": options.get("architecture", "vgg"), "kb_id": kb.kb_id}
+    with staged_files(out, [PREDICTIONS_FILE], overwrite=True) as tmp:
+        predictions.write(tmp / PREDICTIONS_FILE, format="ascii.ecsv")
+    return predictions
+
+
+def model_folders(directory):
+    """The trained-model folders (with ``model.keras`` and ``info.json``) in a folder.
+
+    Parameters
+    ----------
+    directory : str or `os.PathLike`
+        A folder written by `train_kfold`, or one model folder.
+
+    Returns
+    -------
+    folders : list of `pathlib.Path`
+        Sorted by name.
+
+    Raises
+    ------
+    InputError
+        If there is none.
+    """
+    directory = Path(directory)
+    if _done(directory, ("model.keras", "info.json")):
+        return [directory]
+    found = sorted(p for p in directory.glob("*") if _done(p, ("model.keras", "info.json")))
+    if not found:
+        raise InputError(f"{directory} holds no trained model (model.keras + info.json)")
+    return found
+
+
+def export_models(
+    directory,
+    out,
+    *,
+    quantize=False,
+    kb=None,
+    max_auc_change=0.002,
+    max_check_rows=4096,
+    overwrite=False,
+    progress=False,
+):
+    """Export every trained model of a folder to ONNX.
+
+    Parameters
+    ----------
+    directory : str or `os.PathLike`
+        A folder written by `train_kfold` (or one model folder).
+    out : str or `os.PathLike`
+        Output folder; a model folder ``fold-03`` becomes ``fold-03.onnx``.
+    quantize : bool, optional
+        Also write an int8 model ``<name>.int8.onnx`` for each, kept only if its
+        AUC on the model's test fold (the validation rows for the run model)
+        changes by at most ``max_auc_change``; needs ``kb``.
+    kb : `ggsltools.kb.KnowledgeBase`, optional
+        The training knowledge base (for quantisation).
+    max_auc_change : float, optional
+        See `ggsltools.classifiers.export.quantize`.
+    max_check_rows : int, optional
+        At most this many rows (evenly spaced) of the fold calibrate and check a
+        quantised model.
+    overwrite : bool, optional
+        Replace existing files.
+    progress : bool, optional
+        A progress bar over the models.
+
+    Returns
+    -------
+    paths : list of `pathlib.Path`
+        The files written.
+
+    Raises
+    ------
+    InputError
+        If there is no model, ``quantize`` is asked without ``kb``, or the KB is
+        not the one the models were trained on.
+    ExportError
+        If an ONNX model disagrees with its network, or quantisation changes the
+        AUC too much.
+    """
+    from .export import quantize as quantize_model
+
+    folders = model_folders(directory)
+    if quantize and kb is None:
+        raise InputError("quantisation needs the knowledge base (--kb) for calibration")
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    if progress:
+        from tqdm.auto import tqdm
+
+        folders = tqdm(folders, desc="export", unit="model")
+    written = []
+    for folder in folders:
+        trainer = KerasTrainer.load(folder)
+        path = trainer.export_onnx(out / f"{folder.name}.onnx", overwrite=overwrite)
+        written.append(path)
+        if quantize:
+            if trainer.info["kb_id"] != kb.kb_id:
+                raise InputError(
+                    f"{folder} was trained on knowledge base {trainer.info['kb_id']!r}, "
+                    f"not {kb.kb_id!r}"
+                )
+            fold = trainer.info["fold"]
+            if fold == "run":
+                rows = np.flatnonzero(np.asarray(kb.metadata["validation"], dtype=bool))
+            else:
+                rows = np.flatnonzero(np.asarray(kb.metadata["fold"]) == int(fold))
+            if rows.size > max_check_rows:  # evenly spaced, to bound memory
+                rows = rows[np.linspace(0, rows.size - 1, max_check_rows).astype(int)]
+            written.append(
+                quantize_model(
+                    path,
+                    out / f"{folder.name}.int8.onnx",
+                    calibration=kb.read(rows),
+                    labels=np.asarray(kb.labels)[rows],
+                    max_auc_change=max_auc_change,
+                    overwrite=overwrite,
+                )
+            )
+    return written

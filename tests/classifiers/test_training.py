@@ -1,0 +1,169 @@
+"""k-fold training from a knowledge base, export, and the command line."""
+
+import numpy as np
+import pytest
+
+pytest.importorskip("tensorflow")
+pytest.importorskip("tf2onnx")
+
+from astropy.table import QTable
+
+from ggsltools.classifiers.metrics import roc_auc
+from ggsltools.classifiers.training import export_models, train_kfold
+from ggsltools.cli import main
+from ggsltools.exceptions import ExportError, InputError
+from ggsltools.kb import KnowledgeBase
+from ggsltools.plugins.onnx_classifier import OnnxClassifier
+
+from .helpers import make_cutouts, write_kb
+
+OPTIONS = dict(epochs=5, depth=2, width=4, dense=(16, 8))
+
+
+@pytest.fixture(scope="module")
+def kb_path(tmp_path_factory):
+    x, y = make_cutouts(480, seed=11)
+    return write_kb(tmp_path_factory.mktemp("kb") / "kb.h5", x, y, n_folds=2)
+
+
+@pytest.fixture(scope="module")
+def trained(kb_path, tmp_path_factory):
+    out = tmp_path_factory.mktemp("models")
+    with KnowledgeBase(kb_path) as kb:
+        predictions = train_kfold(kb, out, seed=0, **OPTIONS)
+    return out, predictions
+
+
+def test_every_row_is_predicted_by_the_model_that_never_saw_it(trained, kb_path):
+    out, predictions = trained
+    with KnowledgeBase(kb_path) as kb:
+        folds = np.asarray(kb.metadata["fold"])
+        assert sorted(predictions["index"]) == list(range(len(kb)))
+        np.testing.assert_array_equal(folds[predictions["index"]], predictions["fold"])
+        np.testing.assert_array_equal(kb.labels[predictions["index"]], predictions["label"])
+    on_disk = QTable.read(out / "test_predictions.ecsv")
+    assert on_disk.colnames == ["index", "fold", "label", "probability"]
+    assert on_disk.meta == {"architecture": "vgg", "kb_id": "kb-synthetic"}
+    assert roc_auc(on_disk["label"], on_disk["probability"]) > 0.9
+    assert sorted(p.name for p in out.iterdir()) == [
+        "fold-00",
+        "fold-01",
+        "run",
+        "test_predictions.ecsv",
+    ]
+    assert (out / "run" / "history.ecsv").is_file()
+
+
+def test_a_finished_training_is_not_overwritten_but_resumed(trained, kb_path):
+    out, predictions = trained
+    with KnowledgeBase(kb_path) as kb:
+        with pytest.raises(InputError, match="resume"):
+            train_kfold(kb, out, seed=0, **OPTIONS)
+        again = train_kfold(kb, out, seed=0, resume=True, **OPTIONS)
+    np.testing.assert_array_equal(again["probability"], predictions["probability"])
+
+
+class _Interrupted(Exception):
+    pass
+
+
+def test_training_interrupted_mid_fold_resumes_to_the_same_models(
+    trained, kb_path, tmp_path, monkeypatch
+):
+    from ggsltools.plugins import keras_trainer
+
+    _, predictions = trained
+    make_schedule = keras_trainer._make_schedule
+
+    def interrupting(trainer, state, **kwargs):
+        callback = make_schedule(trainer, state, **kwargs)
+        on_epoch_end = callback.on_epoch_end
+
+        def on_epoch_end_then_stop(epoch, logs=None):
+            on_epoch_end(epoch, logs)
+            if trainer.fold == "1" and epoch == 2:
+                raise _Interrupted
+
+        callback.on_epoch_end = on_epoch_end_then_stop
+        return callback
+
+    monkeypatch.setattr(keras_trainer, "_make_schedule", interrupting)
+    with KnowledgeBase(kb_path) as kb:
+        with pytest.raises(_Interrupted):
+            train_kfold(kb, tmp_path, seed=0, run=False, **OPTIONS)
+        assert (tmp_path / "fold-00" / "model.keras").is_file()
+        assert not (tmp_path / "fold-01").exists()
+        assert (tmp_path / "checkpoints" / "fold-01" / "state.json").is_file()
+        monkeypatch.setattr(keras_trainer, "_make_schedule", make_schedule)
+        again = train_kfold(kb, tmp_path, seed=0, run=False, resume=True, **OPTIONS)
+    assert not (tmp_path / "checkpoints").exists()
+    np.testing.assert_array_equal(again["index"], predictions["index"])
+    np.testing.assert_allclose(again["probability"], predictions["probability"], rtol=0, atol=0)
+
+
+def test_export_and_classify_an_ensemble(trained, kb_path, tmp_path):
+    out, predictions = trained
+    paths = export_models(out, tmp_path)
+    assert [p.name for p in paths] == ["fold-00.onnx", "fold-01.onnx", "run.onnx"]
+    clf = OnnxClassifier(paths)
+    assert [m["fold"] for m in clf.metadata] == ["0", "1", "run"]
+    assert all(m["kb_id"] == "kb-synthetic" for m in clf.metadata)
+    assert clf.metadata[0]["pixel_scale_arcsec"] == pytest.approx(0.03)
+    with KnowledgeBase(kb_path) as kb:
+        rows = np.flatnonzero(np.asarray(kb.metadata["fold"]) == 1)
+        p = clf.predict_models(kb.read(rows))[1]
+    expected = predictions[predictions["fold"] == 1]
+    order = np.argsort(expected["index"])
+    np.testing.assert_allclose(p, expected["probability"][order], atol=1e-4)
+
+
+def test_quantized_export_records_its_auc_check(trained, kb_path, tmp_path):
+    out, _ = trained
+    with KnowledgeBase(kb_path) as kb:
+        paths = export_models(out / "fold-00", tmp_path, quantize=True, kb=kb, max_auc_change=0.02)
+        with pytest.raises(ExportError, match="changes the AUC"):
+            export_models(
+                out / "fold-00", tmp_path / "strict", quantize=True, kb=kb, max_auc_change=-1
+            )
+    assert [p.name for p in paths] == ["fold-00.onnx", "fold-00.int8.onnx"]
+    assert not (tmp_path / "strict" / "fold-00.int8.onnx").exists()
+    clf = OnnxClassifier(paths[1])
+    record = clf.metadata[0]["quantization"]
+    assert record["type"] == "int8-static-qdq"
+    assert abs(record["auc_int8"] - record["auc_float"]) <= 0.02
+    assert (
+        clf.metadata[0]["validation_metrics"]
+        == OnnxClassifier(paths[0]).metadata[0]["validation_metrics"]
+    )
+
+
+def test_command_line(kb_path, tmp_path, capsys):
+    models = tmp_path / "models"
+    args = [
+        "train",
+        str(kb_path),
+        "--arch",
+        "sc-vgg",
+        "--folds",
+        "1",
+        "--no-run",
+        "--epochs",
+        "2",
+        "--depth",
+        "2",
+        "--width",
+        "4",
+        "--dense",
+        "8",
+        "8",
+        "-o",
+        str(models),
+        "--calibrate",
+    ]
+    assert main(args) == 0
+    assert (models / "fold-00" / "model.keras").is_file()
+    assert "fold-00: 2 epochs, validation AUC" in capsys.readouterr().out
+    assert main(["export", str(models), "-o", str(tmp_path / "onnx")]) == 0
+    assert (tmp_path / "onnx" / "fold-00.onnx").is_file()
+    assert main(args) == 2
+    assert "resume" in capsys.readouterr().err
