@@ -1,10 +1,13 @@
 """Sphinx configuration of the ggsltools documentation."""
 
 import datetime
+import pathlib as _pathlib
 from importlib.metadata import version as _version
 
 from sphinx_astropy.conf.v2 import *  # noqa: F403
 from sphinx_astropy.conf.v2 import exclude_patterns, extensions, rst_epilog  # noqa: F401
+
+from ggsltools.config import schema_reference as _schema_reference
 
 project = "ggsltools"
 author = "The ggsltools developers"
@@ -28,10 +31,6 @@ html_static_path = ["_static"]
 
 # The configuration reference is generated from the schema, so that it cannot
 # drift from what `ggsltools.config.load_config` accepts.
-import pathlib as _pathlib
-
-from ggsltools.config import schema_reference as _schema_reference
-
 _generated = _pathlib.Path(__file__).parent / "_generated"
 _generated.mkdir(exist_ok=True)
 _reference = _generated / "configuration_reference.rst"
