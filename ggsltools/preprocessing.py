@@ -15,6 +15,12 @@ units; clipping bounds the bright cores of cluster members, which would otherwis
 dominate the input scale. A band with no spread (all pixels equal, e.g. a cutout
 entirely off the image) is divided by 1 instead of 0.
 
+``{"name": "asinh-sigma", "softening": 3.0}`` divides by the same robust
+standard deviation and takes ``arcsinh(z / softening)``: linear within a few sigma
+of the sky, logarithmic above, with no clipping, so that faint arcs on top of a
+bright galaxy still change the input (where ``robust-sigma`` clips both to the
+same value).
+
 ``{"name": "none"}`` passes cutouts through unchanged (for models that normalise
 inside their own graph).
 """
@@ -38,7 +44,8 @@ def check_preprocessing(spec):
     Parameters
     ----------
     spec : dict
-        ``{"name": "robust-sigma", "clip": float > 0}`` or ``{"name": "none"}``.
+        ``{"name": "robust-sigma", "clip": float > 0}``, ``{"name":
+        "asinh-sigma", "softening": float > 0}`` or ``{"name": "none"}``.
 
     Returns
     -------
@@ -72,7 +79,21 @@ def check_preprocessing(spec):
         if not np.isfinite(clip) or clip <= 0:
             raise InputError(f"preprocessing clip={clip!r} must be a finite number > 0")
         return {"name": "robust-sigma", "clip": clip}
-    raise InputError(f"unknown preprocessing {name!r}; known: 'robust-sigma', 'none'")
+    if name == "asinh-sigma":
+        extra = set(spec) - {"name", "softening"}
+        if extra:
+            raise InputError(f"preprocessing 'asinh-sigma' has no option(s) {sorted(extra)}")
+        softening = spec.get("softening", 3.0)
+        try:
+            softening = float(softening)
+        except (TypeError, ValueError):
+            raise InputError(f"preprocessing softening={softening!r} is not a number") from None
+        if not np.isfinite(softening) or softening <= 0:
+            raise InputError(f"preprocessing softening={softening!r} must be a finite number > 0")
+        return {"name": "asinh-sigma", "softening": softening}
+    raise InputError(
+        f"unknown preprocessing {name!r}; known: 'robust-sigma', 'asinh-sigma', 'none'"
+    )
 
 
 def preprocess(cutouts, spec=None):
@@ -113,8 +134,12 @@ def preprocess(cutouts, spec=None):
     planes -= _row_medians(planes)
     sigma = _MAD_TO_SIGMA * _row_medians(np.abs(planes))
     sigma[sigma <= 0] = 1.0
-    planes /= sigma
-    np.clip(planes, -spec["clip"], spec["clip"], out=planes)
+    if spec["name"] == "asinh-sigma":
+        planes /= sigma * spec["softening"]
+        np.arcsinh(planes, out=planes)
+    else:
+        planes /= sigma
+        np.clip(planes, -spec["clip"], spec["clip"], out=planes)
     return np.ascontiguousarray(np.moveaxis(planes.reshape(n, b, h, w), 1, 3))
 
 

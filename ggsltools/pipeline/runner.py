@@ -175,7 +175,7 @@ def run_stages(stages, config, *, out, only=None, force=(), verify=False, option
             if name not in wanted:
                 wanted.add(name)
                 todo.extend(by_name[name].depends)
-    out = Path(out)
+    out = Path(out).resolve()
     out.mkdir(parents=True, exist_ok=True)
     options = dict(options or {})
     keys = {}

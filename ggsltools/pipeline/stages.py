@@ -98,7 +98,8 @@ def _sections(config, *names):
 
 
 def _run_kb(context):
-    from ..kb import KnowledgeBase, build_kb
+    from ..kb import KnowledgeBase
+    from ..kb.build import build_kb
 
     run = context.config["run"]
     path = context.folder / KB_FILE
@@ -292,7 +293,7 @@ def _run_report(context):
     else:
         shown = candidates
         cutouts = np.zeros((0, report["size"], report["size"], 3), dtype=np.float32)
-    written = write_report(
+    write_report(
         context.folder / REPORT_FILE,
         candidates=shown,
         cutouts=cutouts,
@@ -302,7 +303,7 @@ def _run_report(context):
         overwrite=True,
         progress=True,
     )
-    return StageOutcome(written, {"gallery": len(shown)})
+    return StageOutcome(_files(context.folder), {"gallery": len(shown)})
 
 
 def _settings(*names):
