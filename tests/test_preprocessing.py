@@ -49,3 +49,25 @@ def test_none_and_errors():
         preprocess(np.full((1, 4, 4, 1), np.nan, np.float32))
     with pytest.raises(InputError, match="shape"):
         preprocess(np.ones((4, 4, 1), np.float32))
+
+
+def test_asinh_sigma_keeps_faint_structure_on_bright_cores():
+    rng = np.random.default_rng(4)
+    x = rng.normal(0.0, 1.0, size=(1, 32, 32, 2)).astype(np.float32)
+    x[0, 10:20, 10:20, :] += 500.0  # a bright core
+    arc = x.copy()
+    arc[0, 12, 12:18, :] += 20.0  # a faint arc on top of it
+    spec = {"name": "asinh-sigma", "softening": 2.0}
+    reference = _reference(x, 1e30) / 2.0
+    np.testing.assert_allclose(preprocess(x, spec), np.arcsinh(reference), rtol=1e-5)
+    # the arc changes the input where clipping at 10 sigma would hide it
+    assert np.all(preprocess(arc, spec)[0, 12, 12:18] > preprocess(x, spec)[0, 12, 12:18])
+    clipped = {"name": "robust-sigma", "clip": 10.0}
+    assert np.array_equal(
+        preprocess(arc, clipped)[0, 12, 12:18], preprocess(x, clipped)[0, 12, 12:18]
+    )
+    assert check_preprocessing({"name": "asinh-sigma"}) == {"name": "asinh-sigma", "softening": 3.0}
+    with pytest.raises(InputError, match="softening"):
+        check_preprocessing({"name": "asinh-sigma", "softening": 0})
+    with pytest.raises(InputError, match="no option"):
+        check_preprocessing({"name": "asinh-sigma", "clip": 3})

@@ -222,10 +222,16 @@ def _html_table(table, *, max_rows=500, table_id=None):
 
 
 def _candidate_ids(candidates):
+    """Object names for the gallery, prefixed by their cluster when there is one."""
+    ids = np.arange(len(candidates)).astype(str)
     for name in ("id", "member_id", "name", "index"):
         if name in candidates.colnames:
-            return np.asarray(candidates[name]).astype(str)
-    return np.arange(len(candidates)).astype(str)
+            ids = np.asarray(candidates[name]).astype(str)
+            break
+    if "cluster" in candidates.colnames:
+        clusters = np.asarray(candidates["cluster"]).astype(str)
+        ids = np.array([f"{c}:{i}" for c, i in zip(clusters, ids)], dtype=str)
+    return ids
 
 
 def check_report_paths(path, *, overwrite=False):
@@ -280,7 +286,8 @@ def write_report(
     candidates : `~astropy.table.Table`
         Classified objects with sky positions and ``probability`` (optional
         ``probability_std``, ``bin``, ``complete``, the ``probability_<k>`` of each
-        ensemble member, and an ``id``, ``member_id`` or ``index``), shown in the
+        ensemble member, an ``id``, ``member_id`` or ``index``, and a ``cluster``
+        that prefixes it when the objects come from several clusters), shown in the
         gallery in this order.
     cutouts : array-like
         ``(N, H, W, 3)`` cutouts of the candidates, bluest band first.
