@@ -862,6 +862,11 @@ def _default_text(key):
     return f"default ``{json.dumps(key.default)}``"
 
 
+def _rst(text):
+    """Plain text made safe for reStructuredText (``|v|`` is not a substitution)."""
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("*", "\\*")
+
+
 def schema_reference(sections=None):
     """The configuration reference: one line per key, in reStructuredText.
 
@@ -883,7 +888,7 @@ def schema_reference(sections=None):
             default = _default_text(key)
             lines.append(f"``{here}``")
             extra = f", {default}" if default else ""
-            lines.append(f"    *{_KINDS[key.kind]}*{extra}: {key.description}.")
+            lines.append(f"    *{_KINDS[key.kind]}*{extra}: {_rst(key.description)}.")
             lines.append("")
             if key.keys:
                 walk(key.keys, here)
@@ -895,7 +900,7 @@ def schema_reference(sections=None):
             title,
             "-" * len(title),
             "",
-            key.description[0].upper() + key.description[1:] + ".",
+            _rst(key.description[0].upper() + key.description[1:]) + ".",
             "",
         ]
         walk(key.keys, name)

@@ -162,8 +162,12 @@ def test_third_party_package_is_discovered(tmp_path, monkeypatch):
         table = registry.plugin_table("sources")
         assert list(table[table["name"] == "gaussian"]["status"]) == ["ok"]
     finally:
+        # forget the example before re-reading the entry points, or later tests
+        # would still see it
         sys.modules.pop("ggsl_gaussian", None)
+        monkeypatch.undo()
         registry.refresh()
+        assert "gaussian" not in registry.available_plugins("sources")
 
 
 def test_builtin_plugins_load_and_conform():

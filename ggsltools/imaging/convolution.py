@@ -324,6 +324,14 @@ class MultiBandConvolver(Mapping):
     def __len__(self):
         return len(self._convolvers)
 
+    def _check_bands(self, bands):
+        missing = [band for band in bands if band not in self._convolvers]
+        if missing:
+            raise InputError(
+                f"no PSF for band(s) {', '.join(map(str, missing))}; "
+                f"bands: {', '.join(self._convolvers)}"
+            )
+
     def convolve(self, stamps):
         """Convolve each band's stamp with that band's PSF.
 
@@ -343,12 +351,7 @@ class MultiBandConvolver(Mapping):
         InputError
             If a band has no PSF or a stamp has the wrong shape.
         """
-        missing = [band for band in stamps if band not in self._convolvers]
-        if missing:
-            raise InputError(
-                f"no PSF for band(s) {', '.join(map(str, missing))}; "
-                f"bands: {', '.join(self._convolvers)}"
-            )
+        self._check_bands(stamps)
         return {band: self._convolvers[band].convolve(stamp) for band, stamp in stamps.items()}
 
     def convolve_scaled(self, stamp, scales):
@@ -376,12 +379,7 @@ class MultiBandConvolver(Mapping):
         InputError
             If a band has no PSF or the stamp has the wrong shape.
         """
-        missing = [band for band in scales if band not in self._convolvers]
-        if missing:
-            raise InputError(
-                f"no PSF for band(s) {', '.join(map(str, missing))}; "
-                f"bands: {', '.join(self._convolvers)}"
-            )
+        self._check_bands(scales)
         if not scales:
             return {}
         first = self._convolvers[next(iter(scales))]
