@@ -267,3 +267,41 @@ def test_local_threads_do_not_change_the_result(inputs, built, tmp_path):
     reference, _ = built
     build_kb(config, tmp_path / "threads.h5", workers=2)
     _assert_same_kb(reference, tmp_path / "threads.h5")
+
+
+def test_negatives_are_the_merged_tables_non_ggsl_class(mock_clusters, tmp_path):
+    """A table written by merge_inspections gives exactly its non-GGSL negatives."""
+    from ggsltools.inspection.records import merge_inspections
+
+    root = mock_clusters
+    ids = np.asarray(QTable.read(root / "B" / "mock_members.ecsv")["id"]).astype(str)
+    for inspector in ("ann", "bob"):
+        # 2 and 5 are lenses for both; ann hesitates on 4, which makes it excluded
+        scores = [
+            1.0 if i in ("2", "5") else 0.5 if (i, inspector) == ("4", "ann") else -1.0 for i in ids
+        ]
+        QTable(
+            {
+                "inspector": [inspector] * len(ids),
+                "time": ["2026-11-28T10:00:00Z"] * len(ids),
+                "id": ids,
+                "score": scores,
+                "comment": [""] * len(ids),
+            }
+        ).write(tmp_path / f"{inspector}.ecsv")
+    merged = merge_inspections([tmp_path / "ann.ecsv", tmp_path / "bob.ecsv"])
+    merged.write(root / "B_merged.ecsv", overwrite=True)
+    cluster = cluster_toml(
+        "B",
+        "B",
+        extra='inspection = { path = "B_merged.ecsv", id_column = "id", class_column = "class" }',
+    ).replace('negatives = "members"', 'negatives = "inspection"')
+    summary = build_kb(write_config(root, [cluster], name="merged.toml"), tmp_path / "kb.h5")
+    expected = set(merged["id"][merged["class"] == "non-GGSL"])
+    assert not {"2", "4", "5"} & expected
+    with KnowledgeBase(tmp_path / "kb.h5") as kb:
+        negatives = set(kb.metadata["member_id"][kb.labels == 0])
+        left_out = sum(by_class.get("non-GGSL", 0) for by_class in kb.exclusions.values())
+    assert negatives <= expected
+    assert len(expected) - len(negatives) == left_out
+    assert summary["n_negatives"] == len(negatives)
