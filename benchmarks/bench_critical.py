@@ -21,6 +21,7 @@ import time
 
 import astropy.units as u
 import numpy as np
+from _summary import summary
 from astropy.coordinates import SkyCoord
 
 from ggsltools.interfaces import LensModel
@@ -217,6 +218,11 @@ def main():
     )
     print(f"ratio lenstronomy / ours, end to end               : {t_lenstronomy / total:7.1f}")
     print(f"ratio lenstronomy / ours, lines from a given Hessian: {t_contours / stage[2]:7.1f}")
+    summary(
+        "critical lines",
+        f"2048^2, 100 members: lenstronomy / ours {t_lenstronomy / total:.1f}x end to end, "
+        f"{t_contours / stage[2]:.1f}x from a given Hessian ({stage[2]:.2f} s)",
+    )
 
     ours = np.sort(lines["theta_e"][lines["closed"]].to_value(u.arcsec))
     theirs = closed_theta(result[0], result[1])

@@ -8,6 +8,7 @@ edge handling and mask checks cost on top of that.
 import time
 
 import numpy as np
+from _summary import summary
 from astropy.nddata import NDData
 from astropy.table import Table
 from astropy.wcs import WCS
@@ -55,6 +56,7 @@ def main(n=2000, shape=(4000, 4000), size=128):
     print(f"{n} cutouts of {size}x{size}x3 from {shape[0]}x{shape[1]} images")
     print(f"  numpy slicing baseline : {t_base * 1e3:8.1f} ms")
     print(f"  extract_cutouts        : {t_cut * 1e3:8.1f} ms  ({t_cut / t_base:.2f}x baseline)")
+    summary("cutouts", f"extract_cutouts = {t_cut / t_base:.2f} x numpy slicing")
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+from _summary import summary
 
 from ggsltools.exceptions import ModelFormatWarning
 from ggsltools.lensing.lenstool import _use_compiled
@@ -74,6 +75,10 @@ def main(path, *, exact=True):
         print(
             f"{label:<42}{elapsed:8.2f} s, peak {peak / 2**20:7.1f} MiB "
             f"(output {alpha.nbytes / 2**20:.0f} MiB), ratio to np.hypot {elapsed / t_hypot:7.0f}"
+        )
+        summary(
+            f"deflection {label.split(' (')[0]}",
+            f"{elapsed:.1f} s = {elapsed / t_hypot:.0f} x np.hypot",
         )
     if exact:
         print(f"largest |split - exact|: {np.abs(maps[0] - maps[1]).max():.2e} arcsec")

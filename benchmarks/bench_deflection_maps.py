@@ -14,6 +14,7 @@ import time
 
 import astropy.units as u
 import numpy as np
+from _summary import summary
 from astropy.coordinates import SkyCoord
 from astropy.wcs import WCS
 from scipy.interpolate import RegularGridInterpolator
@@ -88,6 +89,7 @@ def main():
         err = np.abs(a - exact)[:, away].max()
         print(f"{label:<38}{t:>10.3f}{t / t_lin:>12.2f}{err:>20.2e}")
     print(f"bilinear vs RegularGridInterpolator: max |diff| = {np.abs(a_lin - a_rgi).max():.1e}")
+    summary("deflection maps", f"RegularGridInterpolator / ours bilinear {t_rgi / t_lin:.2f}x")
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _summary import summary
 
 __all__ = []
 
@@ -136,6 +137,12 @@ def part1(n, batch_size, tmp):
     print(f"  int8 ORT / predict/batch  : {results['keras predict per batch'] / q_t:.2f}x")
     print(f"  max |ORT - Keras|         : {np.max(np.abs(got - reference)):.2g}")
     print(f"  max |int8 - Keras|        : {np.max(np.abs(got_q - reference)):.2g}")
+    summary(
+        "inference",
+        f"ORT {n / ort_t:.0f} img/s = {results['keras tf.function'] / ort_t:.2f}x tf.function, "
+        f"{results['keras model.predict'] / ort_t:.2f}x predict; int8 "
+        f"{results['keras tf.function'] / q_t:.2f}x tf.function",
+    )
     return path
 
 

@@ -30,6 +30,7 @@ import time
 
 import astropy.units as u
 import numpy as np
+from _summary import summary
 from scipy.special import gammaincinv
 
 from ggsltools.imaging.psf import make_psf
@@ -283,6 +284,15 @@ def main():
     if results is None:
         print("lenstronomy is not installed: no comparison")
         return
+    summary(
+        "injection",
+        f"lensed_stamp {stamp_time * 1e3:.2f} ms = {stamp_time / exp_time:.2f} x np.exp"
+        " over 786k float32"
+        + "".join(
+            f"; lenstronomy {name} {seconds / stamp_time:.0f}x slower"
+            for name, (seconds, _) in results.items()
+        ),
+    )
     for name, (seconds, difference) in results.items():
         print(
             f"  lenstronomy, {name:8s} configuration  {seconds * 1e3:8.3f} ms"

@@ -14,6 +14,7 @@ import tempfile
 import time
 
 import numpy as np
+from _summary import summary
 from astropy.nddata import NDData
 from astropy.table import Table
 from astropy.wcs import WCS
@@ -57,6 +58,10 @@ def main(n=2000, shape=(4000, 4000), scale=0.06):
     print(f"  write_site (5 PNG each)  : {t_site:8.2f} s  ({t_site / t_base:.2f}x baseline)")
     print(f"  per object               : {t_site / n * 1e3:8.2f} ms")
     print(f"  processor time           : {cpu:8.2f} s  ({cpu / n * 1e3:.1f} ms per object)")
+    summary(
+        "inspection site",
+        f"{n} objects in {t_site:.1f} s = {t_site / t_base:.2f} x stretching their pictures",
+    )
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 
 import astropy.units as u
+from _summary import summary
 
 from ggsltools.config import load_config
 from ggsltools.kb import build as kb_build
@@ -154,17 +155,22 @@ def main(sizes=(200, 800)):
                 _Timer(kb_build, "_plan_cluster") as planning,
             ):
                 start = time.perf_counter()
-                summary = kb_build.build_kb(config, out)
+                built = kb_build.build_kb(config, out)
                 total = time.perf_counter() - start
             peak = _peak_rss_mib() - loaded
             io = append.total + finish.total + gather.total
-            count = summary["n_cutouts"]
+            count = built["n_cutouts"]
             work = total - planning.total
             print(
                 f"{count:8d} {total:7.1f}s {planning.total:6.1f}s {count / work:7.1f} "
                 f"{inject.total / work:6.0%} {io / work:6.0%} {peak:9.1f}"
             )
             print(f"         file {out.stat().st_size / 2**20:.0f} MiB")
+            summary(
+                f"knowledge base {count}",
+                f"{count / work:.0f} cutouts/s, injection {inject.total / work:.0%}, "
+                f"I/O {io / work:.0%}, peak {peak:.0f} MiB beyond the images",
+            )
 
 
 if __name__ == "__main__":

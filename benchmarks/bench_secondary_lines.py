@@ -20,6 +20,8 @@ import time
 import warnings
 from pathlib import Path
 
+from _summary import summary
+
 from ggsltools.exceptions import ModelFormatWarning
 from ggsltools.lensing.critical import critical_lines_windowed, select_secondary
 from ggsltools.lensing.cross_section import cross_section
@@ -43,6 +45,7 @@ def main(path):
         lines = critical_lines_windowed(model, members, z_source=z_source, kinds=["tangential"])
         elapsed = time.perf_counter() - start
         secondary = select_secondary(lines)
+        summary(f"secondary lines z_s={z_source}", f"{elapsed:.1f} s, {len(lines)} lines")
         print(
             f"z_s = {z_source}: {elapsed:6.1f} s, {len(lines)} lines, "
             f'{len(secondary)} secondary with 0.2" < theta_E < 3.5", '

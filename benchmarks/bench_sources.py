@@ -15,6 +15,7 @@ import time
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import numpy as np
+from _summary import summary
 
 from ggsltools.plugins.sources import SersicPopulation
 from ggsltools.sources.sersic import sersic_profile
@@ -56,6 +57,10 @@ def main():
     print(f"np.exp 512x512 float32:          {t_exp * 1e3:8.3f} ms")
     print(f"np.abs+np.log 512x512 float32:   {t_log * 1e3:8.3f} ms")
     print(f"render / exp ratio:              {t_render / t_exp:8.2f}")
+    summary(
+        "sources",
+        f"sersic_profile 512^2 = {t_render / t_exp:.2f} x np.exp; sample(10^5) {t_sample:.2f} s",
+    )
 
 
 if __name__ == "__main__":
