@@ -787,24 +787,28 @@ def build_kb(config, output, *, scheduler=None, workers=None, progress=False, ov
                 for reason, n in info.get("failures", {}).items():
                     exclusions.setdefault(reason, {}).setdefault("GGSL", 0)
                     exclusions[reason]["GGSL"] += n
-            metadata = writer.batch_metadata()
-            if metadata is None:
+            if writer.n_rows == 0:
                 raise InputError("no cutout was made: every candidate was excluded")
-            labels = np.asarray(metadata["label"])
-            metadata.add_column(np.arange(len(metadata)), name="index", index=0)
-            groups = np.asarray(metadata["group"]) if kb["group_members"] else None
-            metadata["fold"] = assign_folds(
+            # the folds need the labels (and groups) of every row, nothing more:
+            # the metadata is streamed from the batches into the final table
+            labels = writer.batch_column("label")
+            groups = writer.batch_column("group") if kb["group_members"] else None
+            folds = assign_folds(
                 labels,
                 n_folds=kb["n_folds"],
                 groups=groups,
                 seed=np.random.SeedSequence(kb["seed"], spawn_key=(2,)),
             )
-            metadata["validation"] = validation_mask(
+            validation = validation_mask(
                 labels,
                 fraction=kb["validation_fraction"],
                 seed=np.random.SeedSequence(kb["seed"], spawn_key=(3,)),
             )
-            writer.finish(metadata, attrs={"exclusions": exclusions})
+            writer.finish_batches(
+                first={"index": np.arange(len(labels))},
+                last={"fold": folds, "validation": validation},
+                attrs={"exclusions": exclusions},
+            )
     finally:
         runner.close()
     n_pos_written = int(np.count_nonzero(labels == 1))

@@ -19,6 +19,7 @@ A build writes ``NAME.partial`` next to the destination ``NAME`` and renames it 
 once complete, so a file under the destination name is always complete.
 """
 
+import io
 import json
 import logging
 import os
@@ -342,6 +343,121 @@ class KBWriter:
         f.close()
         os.replace(self.partial, self.path)
         log.info("wrote %s (%d cutouts)", self.path, len(metadata))
+
+    def batch_column(self, name):
+        """One metadata column of every row written so far, read alone.
+
+        Parameters
+        ----------
+        name : str
+            The column (present in every batch).
+
+        Returns
+        -------
+        values : `~numpy.ndarray`
+            Strings decoded; no unit.
+        """
+        group = self._file["_build/metadata"]
+        parts = []
+        for key in sorted(group):
+            values = group[key].fields(name)[()]
+            parts.append(np.char.decode(values, "utf-8") if values.dtype.kind == "S" else values)
+        return np.concatenate(parts) if parts else np.array([])
+
+    def finish_batches(self, *, first=None, last=None, attrs=None):
+        """Like `finish`, with the metadata streamed batch by batch from the file.
+
+        The final ``/metadata`` table is the batches' metadata (missing columns
+        filled as `concat_tables` does) with the columns of ``first`` before them
+        and those of ``last`` after, written a batch at a time: memory stays that
+        of one batch whatever the number of rows. The result reads back as the
+        table `finish` would write.
+
+        Parameters
+        ----------
+        first, last : dict of str to array-like, optional
+            Columns of one value per row (plain numbers, booleans or strings).
+        attrs : dict, optional
+            See `finish`.
+
+        Raises
+        ------
+        InputError
+            If a column does not have one value per row, or nothing was written.
+        """
+        f = self._file
+        group = f["_build/metadata"]
+        keys = sorted(group)
+        n = self.n_rows
+        first = {k: np.asarray(v) for k, v in (first or {}).items()}
+        last = {k: np.asarray(v) for k, v in (last or {}).items()}
+        for name, values in {**first, **last}.items():
+            if len(values) != n:
+                raise InputError(f"column {name!r} has {len(values)} values for {n} rows")
+        if not keys:
+            raise InputError("no metadata was written")
+        # the union of the batches' columns: numbers keep their dtype, strings
+        # the widest width, units as written
+        schema, units = {}, {}
+        for key in keys:
+            dataset = group[key]
+            units.update(json.loads(dataset.attrs["units"]))
+            for name in dataset.dtype.names:
+                dtype = dataset.dtype[name]
+                if name in schema and dtype.kind == "S":
+                    dtype = np.dtype(f"S{max(dtype.itemsize, schema[name].itemsize)}")
+                schema[name] = schema.get(name, dtype) if dtype.kind != "S" else dtype
+
+        def plain(values):
+            values = np.asarray(values)
+            return np.char.encode(values, "utf-8") if values.dtype.kind == "U" else values
+
+        extra = {name: plain(values) for name, values in {**first, **last}.items()}
+        order = [*first, *schema, *last]
+        dtypes = {**{k: v.dtype for k, v in extra.items()}, **schema}
+        # one row written by astropy gives the file layout and the column
+        # description (units, types) a reader expects
+        template = QTable()
+        for name in order:
+            row = np.zeros(1, dtype=dtypes[name])
+            template[name] = row * u.Unit(units[name]) if name in units else row
+        with h5py.File(io.BytesIO(), "w") as scratch:
+            template.write(scratch, path="metadata", serialize_meta=True)
+            dtype = scratch["metadata"].dtype
+            described = {k: scratch[k][()] for k in scratch if k != "metadata"}
+            described_attrs = {
+                k: {a: scratch[k].attrs[a] for a in scratch[k].attrs} for k in described
+            }
+            table_attrs = dict(scratch["metadata"].attrs)
+        dataset = f.create_dataset("metadata", shape=(n,), dtype=dtype)
+        for key, value in table_attrs.items():
+            dataset.attrs[key] = value
+        for key, value in described.items():
+            f.create_dataset(key, data=value)
+            for name, attr in described_attrs[key].items():
+                f[key].attrs[name] = attr
+        start = 0
+        for key in keys:
+            batch = group[key][()]
+            stop = start + len(batch)
+            rows = np.empty(len(batch), dtype=dtype)
+            for name in order:
+                if name in extra:
+                    rows[name] = extra[name][start:stop]
+                elif name in batch.dtype.names:
+                    rows[name] = batch[name]
+                else:
+                    rows[name] = _fill_value(schema[name]) if schema[name].kind != "S" else b""
+            dataset[start:stop] = rows
+            start = stop
+        for key, value in (attrs or {}).items():
+            f.attrs[key] = value if isinstance(value, int | float | str) else json.dumps(value)
+        del f["_build"]
+        f.attrs["complete"] = True
+        f.flush()
+        f.close()
+        os.replace(self.partial, self.path)
+        log.info("wrote %s (%d cutouts)", self.path, n)
 
     def close(self):
         """Close the partial file without finishing it (a later build resumes it)."""

@@ -177,3 +177,51 @@ def test_provenance_is_json(tmp_path):
     with h5py.File(tmp_path / "kb.h5") as f:
         assert json.loads(f.attrs["bands"]) == BANDS
         assert json.loads(f.attrs["provenance"])["config"]["kb"]["seed"] == 7
+
+
+def test_streamed_metadata_reads_as_the_whole_table(tmp_path):
+    """finish_batches writes, batch by batch, the table finish writes at once."""
+    rng = np.random.default_rng(3)
+    batches = [_batch(0, 6, rng), _batch(6, 5, rng), _batch(11, 7, rng)]
+    # batches differ: a column only in some, strings of other widths and scripts
+    batches[1][2]["source"] = np.array(["a-very-long-source-name"] * 5)
+    batches[1][2]["r_e"] = np.linspace(0.1, 0.5, 5) * u.arcsec
+    batches[2][2]["member_id"] = np.array(["Ω-7"] * 7)
+    tables = {}
+    for mode in ("whole", "streamed"):
+        path = tmp_path / f"{mode}.h5"
+        with _writer(path) as w:
+            for x, y, meta in batches:
+                w.append_batch(x, y, meta)
+            n = w.n_rows
+            index, fold = np.arange(n), np.arange(n) % 5
+            validation = np.arange(n) % 4 == 0
+            if mode == "whole":
+                meta = w.batch_metadata()
+                meta.add_column(index, name="index", index=0)
+                meta["fold"], meta["validation"] = fold, validation
+                w.finish(meta)
+            else:
+                assert list(w.batch_column("member_id")[-2:]) == ["Ω-7", "Ω-7"]
+                w.finish_batches(
+                    first={"index": index}, last={"fold": fold, "validation": validation}
+                )
+        with KnowledgeBase(path) as kb:
+            tables[mode] = kb.metadata
+    whole, streamed = tables["whole"], tables["streamed"]
+    assert streamed.colnames == whole.colnames
+    for name in whole.colnames:
+        a, b = whole[name], streamed[name]
+        assert getattr(a, "unit", None) == getattr(b, "unit", None), name
+        np.testing.assert_array_equal(np.asarray(b), np.asarray(a), err_msg=name)
+    assert streamed["source"][0] == "" and streamed["source"][6] == "a-very-long-source-name"
+    assert np.isnan(streamed["r_e"][0]) and streamed["r_e"].unit == u.arcsec
+
+
+def test_streamed_metadata_errors(tmp_path):
+    with _writer(tmp_path / "kb.h5") as w:
+        with pytest.raises(InputError, match="no metadata was written"):
+            w.finish_batches()
+        w.append_batch(*_batch(0, 3, np.random.default_rng(0)))
+        with pytest.raises(InputError, match="'fold' has 2 values for 3 rows"):
+            w.finish_batches(last={"fold": [0, 1]})
