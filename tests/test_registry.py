@@ -1,6 +1,7 @@
 """The plugin registry: discovery, laziness, broken and missing plugins, passthrough."""
 
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -134,7 +135,9 @@ def test_plugin_table_has_documented_columns():
 
 def test_third_party_package_is_discovered(tmp_path, monkeypatch):
     """Build and install the documented example plugin package, then find and use it."""
-    example = Path(__file__).resolve().parents[1] / "docs" / "plugin_example"
+    # built from a copy: a build writes metadata (egg-info) next to the sources
+    example = tmp_path / "plugin_example"
+    shutil.copytree(Path(__file__).resolve().parents[1] / "docs" / "plugin_example", example)
     target = tmp_path / "site"
     subprocess.run(
         [
