@@ -179,7 +179,6 @@ def _add_report(subparsers):
 
 
 def _run_report(args):
-
     from ..catalog import read_catalogue
     from ..evaluation.report import (
         check_report_paths,
@@ -191,9 +190,7 @@ def _run_report(args):
     from ..imaging.io import read_images
 
     check_report_paths(args.out, overwrite=args.overwrite)
-    folder = Path(args.evaluation)
-    if not folder.is_dir():
-        raise InputError(f"evaluation folder {folder} does not exist")
+    tables, figures = evaluation_contents(args.evaluation)
     candidates = read_catalogue(args.candidates, what="candidate catalogue")
     candidates = select_candidates(
         candidates,
@@ -209,7 +206,6 @@ def _run_report(args):
         pixels = extract_cutouts(
             images, candidates, size=args.size, bands=list(image_paths), name=args.candidates
         ).data
-    tables, figures = evaluation_contents(folder)
     written = write_report(
         args.out,
         candidates=candidates,

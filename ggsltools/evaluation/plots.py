@@ -391,6 +391,13 @@ def _map_panel(fig, ax, table, value, label, *, cmap="viridis"):
     fig.colorbar(mesh, ax=ax, label=label)
 
 
+def _map_grid(items):
+    """A figure of map panels: one row a pair of parameters, one column a classifier."""
+    n_rows = len(items[0][1])
+    fig = Figure(figsize=(4.8 * len(items), 3.8 * n_rows), layout="constrained")
+    return fig, fig.subplots(n_rows, len(items), squeeze=False)
+
+
 def plot_rate_maps(maps, *, title="Error rates in two dimensions (empty cells white)"):
     """FPR and FNR maps, one row a pair of columns, one column a classifier (Fig. A.1).
 
@@ -407,9 +414,7 @@ def plot_rate_maps(maps, *, title="Error rates in two dimensions (empty cells wh
     figure : `~matplotlib.figure.Figure`
     """
     items = _check(maps, "rate maps")
-    n_rows = len(items[0][1])
-    fig = Figure(figsize=(4.8 * len(items), 3.8 * n_rows), layout="constrained")
-    axes = fig.subplots(n_rows, len(items), squeeze=False)
+    fig, axes = _map_grid(items)
     for col, (label, tables) in enumerate(items):
         for row, table in enumerate(tables):
             rate = "FPR" if table.meta.get("kind") == "fp" else "FNR"
@@ -435,9 +440,7 @@ def plot_completeness_maps(maps, *, title="Injection-recovery completeness"):
     figure : `~matplotlib.figure.Figure`
     """
     items = _check(maps, "completeness maps")
-    n_rows = len(items[0][1])
-    fig = Figure(figsize=(4.8 * len(items), 3.8 * n_rows), layout="constrained")
-    axes = fig.subplots(n_rows, len(items), squeeze=False)
+    fig, axes = _map_grid(items)
     for col, (label, tables) in enumerate(items):
         for row, table in enumerate(tables):
             _map_panel(fig, axes[row, col], table, "completeness", "completeness")
