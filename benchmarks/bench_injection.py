@@ -9,8 +9,9 @@ on one thread:
 - the time of `CausticInjector.lensed_stamp` (draw the position, ray-shoot,
   render, pixelise, convert to counts, convolve, count images, fill the record)
   and of its three array stages on their own (interpolating the source's
-  normalised coordinates onto the sub-pixels, the Sersic profile there, one
-  forward and three inverse transforms for the three bands' PSFs),
+  normalised coordinates onto the sub-pixels and summing into pixels, the
+  Sersic profile over 262144 squared radii (padded rows), one forward and three
+  inverse transforms for the three bands' PSFs),
   and of `CausticInjector.inject` (the same plus a copy of a 512x512 field and a
   one-row table);
 - both as ratios to ``np.exp`` over 786432 float32 numbers, the size of the
@@ -39,7 +40,7 @@ from ggsltools.lensing.maps import tangent_plane_grid
 from ggsltools.plugins.injector import CausticInjector
 from ggsltools.plugins.lenstool import AnalyticLensModel
 from ggsltools.plugins.sources import SersicPopulation
-from ggsltools.sources.sersic import sersic_amplitude, sersic_from_normalised
+from ggsltools.sources.sersic import sersic_amplitude, sersic_relative
 
 __all__ = []
 
@@ -245,18 +246,18 @@ def main():
     stamp_time = best_of(one_stamp)
     # the stages of one stamp, each on its own
     grid = injector._grid(SUPERSAMPLING)
-    field = np.random.default_rng(5).normal(scale=0.5, size=(STAMP + 2, STAMP + 2))
-    dx = grid.interpolate(field)
-    dy = grid.interpolate(field.T.copy())
+    fields = np.random.default_rng(5).normal(scale=0.5, size=(2, STAMP + 2, STAMP + 2))
     convolver = injector._convolver(BANDS)
     pixels = {band: np.ones((STAMP, STAMP), dtype=np.float32) for band in BANDS}
     coefficients = injector.population.coefficients(sources[0], band="F814W")
+    r2 = np.random.default_rng(6).random(grid.shape[:-1] + (STAMP + 2,), dtype=np.float32)
+    work = np.empty_like(r2)
     scales = dict.fromkeys(BANDS, 1.0)
     stages = {
         "sub-pixel interpolation (u and v)": best_of(
-            lambda: (grid.interpolate(field, out=dx), grid.interpolate(field, out=dy))
+            lambda: grid.pixel_sums(fields, lambda values: values[0])
         ),
-        "Sersic profile (one band)": best_of(lambda: sersic_from_normalised(dx, dy, coefficients)),
+        "Sersic profile (one band)": best_of(lambda: sersic_relative(r2, coefficients, out=work)),
         "convolution (3 bands)": best_of(
             lambda: convolver.convolve_scaled(pixels["F814W"], scales)
         ),

@@ -4,17 +4,20 @@ Public functions take angles as `~astropy.units.Quantity` objects or as plain
 numbers meaning arcsec; hot code works on plain floats in arcsec. `to_arcsec` is
 the one place where the first becomes the second, with the checks and the error
 message naming the argument. `row_float` reads one value of a table row as a
-plain float without building a Quantity, for loops over rows.
+plain float without building a Quantity, for loops over rows; `RowReader` does
+the same with one unit conversion per column, for loops over many rows of a few
+tables.
 """
 
 import functools
+from collections import OrderedDict
 
 import astropy.units as u
 import numpy as np
 
 from .exceptions import InputError
 
-__all__ = ["row_float", "to_arcsec"]
+__all__ = ["row_float", "RowReader", "to_arcsec"]
 
 
 def to_arcsec(value, *, name, scalar=False, positive=False, nonnegative=False, finite=True):
@@ -118,12 +121,64 @@ def row_float(row, name, *, unit=None, default=None):
             else float(column.value[row.index])
         )
         column_unit = column.unit
+    return number * _column_factor(name, column_unit, unit)
+
+
+def _column_factor(name, column_unit, unit):
+    """Factor from a column's unit to ``unit`` (1 when either is None)."""
     if unit is None or column_unit is None:
-        return number
+        return 1.0
     unit = u.Unit(unit)
     if isinstance(column_unit, u.FunctionUnitBase) and column_unit != unit:
         raise InputError(f"column {name!r} is in {column_unit}, expected {unit}")
     try:
-        return number * _factor(column_unit, unit)
+        return _factor(column_unit, unit)
     except u.UnitConversionError:
         raise InputError(f"column {name!r} in {column_unit} does not convert to {unit}") from None
+
+
+class RowReader:
+    """`row_float` for loops over the rows of a few tables.
+
+    The first read of a column finds its numbers and its unit's conversion
+    factor; later reads of any row of that column index the numbers. The
+    numbers are a view of the column, so values changed in place are seen; a
+    column replaced (or its unit changed) is looked up again.
+
+    Parameters
+    ----------
+    max_tables : int, optional
+        Tables whose columns are remembered, the least recently read going first.
+    """
+
+    def __init__(self, max_tables=8):
+        self.max_tables = int(max_tables)
+        self._tables = OrderedDict()
+
+    def __call__(self, row, name, *, unit=None, default=None):
+        """One value of a row as a float; see `row_float` (same parameters, result and errors)."""
+        table = getattr(row, "table", None)
+        if table is None:
+            return row_float(row, name, unit=unit, default=default)
+        entry = self._tables.get(id(table))
+        if entry is None or entry[0] is not table:
+            entry = (table, {})
+            self._tables[id(table)] = entry
+            if len(self._tables) > self.max_tables:
+                self._tables.popitem(last=False)
+        columns = entry[1]
+        key = (name, unit)
+        cached = columns.get(key)
+        column = table.columns.get(name)
+        if (
+            cached is None
+            or cached[0] is not column
+            or getattr(column, "unit", None) is not cached[1]
+        ):
+            if column is None:
+                return row_float(row, name, unit=unit, default=default)
+            column_unit = getattr(column, "unit", None)
+            values = column.value if isinstance(column, u.Quantity) else np.asarray(column)
+            cached = (column, column_unit, values, _column_factor(name, column_unit, unit))
+            columns[key] = cached
+        return float(cached[2][row.index]) * cached[3]

@@ -4,7 +4,7 @@ import pytest
 from astropy.table import QTable, Table
 
 from ggsltools.exceptions import InputError
-from ggsltools.units import row_float, to_arcsec
+from ggsltools.units import RowReader, row_float, to_arcsec
 
 
 def test_quantities_and_plain_numbers():
@@ -60,3 +60,33 @@ def test_row_float_errors_name_the_column():
         row_float(row, "r_e", unit=u.arcsec)
     with pytest.raises(InputError, match="'mag' is in mag\\(ST\\)"):
         row_float(row, "mag", unit=u.ABmag)
+
+
+def test_row_reader_equals_row_float_and_follows_the_table():
+    table = QTable(
+        {
+            "r_e": [0.1, 0.2] * u.arcsec,
+            "pa": [90.0, 45.0] * u.deg,
+            "mag": u.Magnitude([24.0, 25.5], u.ABmag),
+            "z": [1.5, 2.5],
+        }
+    )
+    plain = Table({"r_e": [0.3, 0.4]})
+    plain["r_e"].unit = u.arcmin
+    read = RowReader(max_tables=1)
+    for rows in (table, plain, table):
+        for row in rows:
+            for name, unit in (("r_e", u.mas), ("pa", u.rad), ("mag", u.ABmag), ("z", None)):
+                if name in rows.colnames:
+                    assert read(row, name, unit=unit) == row_float(row, name, unit=unit)
+    row = table[1]
+    table["z"][1] = 3.0  # changed in place
+    assert read(row, "z") == 3.0
+    table["r_e"] = [1.0, 2.0] * u.arcmin  # replaced
+    assert read(row, "r_e", unit=u.arcsec) == 120.0
+    assert read(row, "n", default=4.0) == 4.0
+    assert read({"r_e": 2 * u.arcmin}, "r_e", unit=u.arcsec) == 120.0
+    with pytest.raises(InputError, match="no column 'n'"):
+        read(row, "n")
+    with pytest.raises(InputError, match="does not convert"):
+        read(row, "pa", unit=u.m)

@@ -47,6 +47,9 @@ _POINT_EXTENT = 1e-4
 #: are demagnified, |mu| < 1 / (MAX_NODE_JUMP - 1).
 MAX_NODE_JUMP = 10.0
 
+#: Neighbourhood of `count_images`.
+_EIGHT_CONNECTED = np.ones((3, 3), dtype=bool)
+
 #: Points drawn at once by the rejection sampler.
 _BATCH = 64
 
@@ -203,6 +206,9 @@ class SupersampledGrid:
             )
             for start in np.unique(self._start)
         ]
+        # the same for pixel_sums, which works on flat rows
+        self._flat_groups = [(a, ks, f[:, 0, 0][None, :, None]) for a, ks, f in self._groups]
+        self._work = {}
 
     @property
     def shape(self):
@@ -254,6 +260,83 @@ class SupersampledGrid:
                 planes += base
         return out
 
+    def pixel_sums(self, fields, function):
+        """Sum over every pixel's sub-pixels of a function of interpolated fields.
+
+        The streaming form of `interpolate` for values that are summed into
+        pixels right away (a surface brightness): the sub-pixels are made one
+        sub-pixel row (``ky``) at a time, in buffers of the grid kept between
+        calls and small enough to stay in the processor's cache, and every
+        operation runs on contiguous memory. Equals
+        ``function(interpolated).sum((0, 1))`` for a ``function`` that acts
+        element by element, up to float32 rounding.
+
+        Parameters
+        ----------
+        fields : `~numpy.ndarray`
+            Array of shape ``(k, size + 2, size + 2)``: ``k`` fields on the
+            nodes of `interpolate`, converted to float32.
+        function : callable
+            Called with the float32 array of shape ``(k, s, size, size + 2)``
+            of the fields at the sub-pixels ``(ky, 0 .. s - 1)`` of every
+            pixel, for each ``ky`` in turn: ``values[f, kx, i, j]`` is field
+            ``f`` at sub-pixel ``(ky, kx)`` of pixel ``(i, j)`` for
+            ``j < size``; the last two columns hold finite values that belong to
+            no sub-pixel. It may overwrite the array, and returns a float32
+            array of shape ``(s, size, size + 2)`` (a view of it, typically).
+
+        Returns
+        -------
+        sums : `~numpy.ndarray`
+            float32 array of shape ``(size, size)``: per pixel, the sum of
+            ``function`` over its ``s x s`` sub-pixels.
+
+        Raises
+        ------
+        InputError
+            If ``fields`` has the wrong shape.
+        """
+        n, s = self.size, self.supersampling
+        fields = np.asarray(fields)
+        if fields.ndim != 3 or fields.shape[1:] != (n + 2, n + 2):
+            raise InputError(f"fields of shape {fields.shape}, expected (k, {n + 2}, {n + 2})")
+        k = fields.shape[0]
+        m = n + 2
+        size = n * m
+        work = self._work.get(k)
+        if work is None:
+            # rows of every array have m = n + 2 elements: a shift by a node is a
+            # shift of a flat index, so every operand is contiguous
+            work = (
+                np.empty((k, m * m), dtype=np.float32),
+                np.empty((k, (n + 1) * m), dtype=np.float32),
+                np.empty((k, s, size), dtype=np.float32),
+                np.empty((k, s, size - 1), dtype=np.float32),
+                np.zeros((k, s, size), dtype=np.float32),
+                np.empty(size, dtype=np.float32),
+                np.empty(size, dtype=np.float32),
+            )
+            self._work[k] = work
+        nodes, steps, rows, slopes, values, sums, part = work
+        np.copyto(nodes, fields.reshape(k, m * m), casting="unsafe")
+        np.subtract(nodes[:, m:], nodes[:, :-m], out=steps)
+        # along the columns: sub-pixel rows ky sharing a lower node at once
+        for a, ky, fy in self._flat_groups:
+            np.multiply(steps[:, None, a * m : a * m + size], fy, out=rows[:, ky])
+            rows[:, ky] += nodes[:, None, a * m : a * m + size]
+        np.subtract(rows[..., 1:], rows[..., :-1], out=slopes)
+        for ky in range(s):
+            # along the rows; flat index p = i m + j takes node p + b
+            for b, kx, fx in self._flat_groups:
+                block = values[:, kx, : size - 1 - b]
+                np.multiply(slopes[:, ky, None, b:], fx, out=block)
+                block += rows[:, ky, None, b : size - 1]
+            result = function(values.reshape(k, s, n, m))
+            np.add.reduce(result.reshape(s, size), axis=0, out=sums if ky == 0 else part)
+            if ky:
+                sums += part
+        return sums.reshape(n, m)[:, :n].copy()
+
 
 class DeflectionCache:
     """Image-plane positions and deflections on stamp grids, computed once per lens.
@@ -266,7 +349,7 @@ class DeflectionCache:
     Parameters
     ----------
     max_entries : int, optional
-        Number of stamps kept; each takes ``4 (size + 2)^2`` float64 numbers.
+        Number of stamps kept; each takes ``5 (size + 2)^2`` float64 numbers.
     """
 
     def __init__(self, max_entries=64):
@@ -333,6 +416,30 @@ class DeflectionCache:
             there for a source of that distance ratio, NaN at nodes next to a
             singular centre (see `MAX_NODE_JUMP`).
         """
+        nodes, _ = self.nodes(model, wcs, box, lens_id=lens_id)
+        return nodes[0], nodes[1], ratio * nodes[2], ratio * nodes[3]
+
+    def nodes(self, model, wcs, box, *, lens_id):
+        """The grids of `grids` at D_LS / D_S = 1, stacked for linear combinations.
+
+        Any linear combination of positions and deflections (the source-plane
+        offsets from a source, or coordinates normalised to its shape) is then
+        one matrix product, ``coefficients @ nodes.reshape(5, -1)``.
+
+        Parameters
+        ----------
+        model, wcs, box, lens_id
+            As in `grids`.
+
+        Returns
+        -------
+        nodes : `~numpy.ndarray`
+            float64 array of shape ``(5, size + 2, size + 2)``: x, y, the
+            deflection along x and y for D_LS / D_S = 1 (NaN where `grids` gives
+            NaN), and ones. Shared with the cache: do not modify.
+        singular : `~numpy.ndarray`
+            Flat indices of the nodes without a deflection.
+        """
         key = (id(model), id(wcs), lens_id, box.row0, box.col0, box.size)
         entry = self._entries.get(key)
         if entry is None:
@@ -343,15 +450,17 @@ class DeflectionCache:
             alpha = np.asarray(model.deflection_arcsec(x, y, z_source=z_ref), dtype=float)
             alpha /= float(model.distance_ratio(z_ref))
             _mark_singular(alpha, np.hypot(x[1, 1] - x[1, 0], y[1, 1] - y[1, 0]))
-            entry = (model, wcs, x, y, alpha)
+            nodes = np.stack([x, y, alpha[0], alpha[1], np.ones_like(x)])
+            nodes.flags.writeable = False
+            singular = np.flatnonzero(np.isnan(alpha[0]))
+            entry = (model, wcs, nodes, singular)
             self._entries[key] = entry
             if len(self._entries) > self.max_entries:
                 self._entries.popitem(last=False)
         else:
             self.hits += 1
             self._entries.move_to_end(key)
-        _, _, x, y, unit_alpha = entry
-        return x, y, ratio * unit_alpha[0], ratio * unit_alpha[1]
+        return entry[2], entry[3]
 
 
 def _mark_singular(alpha, spacing):
@@ -441,6 +550,12 @@ def sample_in_region(region, *, buffer, rng, max_tries=100000):
     InputError
         If ``buffer`` is negative, or the region has no area and ``buffer`` is 0.
     """
+    x, y, _ = _sample_in_region(region, buffer=buffer, rng=rng, max_tries=max_tries)
+    return x, y
+
+
+def _sample_in_region(region, *, buffer, rng, max_tries=100000):
+    """`sample_in_region`, and whether the point lies inside the region itself."""
     buffer = float(buffer)
     if not np.isfinite(buffer) or buffer < 0:
         raise InputError(f"buffer={buffer} must be finite and >= 0")
@@ -457,13 +572,15 @@ def sample_in_region(region, *, buffer, rng, max_tries=100000):
         # first, the distance test only for the points drawn before the first one
         inside = np.flatnonzero(shapely.contains_xy(region, xs, ys))
         first = inside[0] if inside.size else _BATCH
+        within = bool(first < _BATCH)
         if buffer > 0 and first > 0:
             near = shapely.dwithin(region, shapely.points(xs[:first], ys[:first]), buffer)
             hits = np.flatnonzero(near)
             if hits.size:
                 first = hits[0]
+                within = False
         if first < _BATCH:
-            return float(xs[first]), float(ys[first])
+            return float(xs[first]), float(ys[first]), within
         tried += _BATCH
     raise InputError(f"no point fell inside the region in {max_tries} tries")
 
@@ -483,5 +600,12 @@ def count_images(image, threshold):
     n : int
         Number of regions.
     """
-    _, n = ndimage.label(image > threshold, structure=np.ones((3, 3), dtype=bool))
+    above = np.asarray(image) > threshold
+    rows = np.flatnonzero(above.any(axis=1))
+    if rows.size == 0:
+        return 0
+    cols = np.flatnonzero(above.any(axis=0))
+    # labelling costs per pixel: only the box holding the pixels above
+    above = above[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    _, n = ndimage.label(above, structure=_EIGHT_CONNECTED)
     return int(n)

@@ -10,12 +10,12 @@ the images.
 """
 
 import itertools
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import astropy.units as u
 import numpy as np
-import shapely
 from astropy.coordinates import SkyCoord
 from astropy.nddata import NDData
 from astropy.table import QTable
@@ -28,16 +28,16 @@ from ..imaging.psf import check_psf
 from ..injection.stamps import (
     DeflectionCache,
     SupersampledGrid,
+    _sample_in_region,
     box_around,
     caustic_region,
     count_images,
-    sample_in_region,
 )
 from ..interfaces import InjectionResult, Injector
 from ..lensing.maps import _model_to_radec, model_to_pixel
 from ..photometry.zeropoints import counts_per_maggy
-from ..sources.sersic import sersic_from_normalised
-from ..units import row_float, to_arcsec
+from ..sources.sersic import sersic_coefficients, sersic_relative
+from ..units import RowReader, to_arcsec
 from .sources import SersicPopulation
 
 __all__ = ["CausticInjector", "LensedStamp", "records_to_table", "add_stamp"]
@@ -52,6 +52,9 @@ _RATE = u.electron / u.s
 
 #: Source-plane offset (arcsec) given to nodes where the deflection is not finite.
 _FAR = 1.0e6
+
+#: Stamps of an image set whose bad-pixel counts are kept.
+_MAX_BAD_ENTRIES = 4096
 
 
 @dataclass
@@ -100,6 +103,48 @@ def _pixel_area(x, y):
         (x[c, c + 1] - x[c, c - 1]) * (y[c + 1, c] - y[c - 1, c])
         - (x[c + 1, c] - x[c - 1, c]) * (y[c, c + 1] - y[c, c - 1])
     )
+
+
+def _finite(value, name):
+    """A value read from a row, refused when not finite."""
+    if not math.isfinite(value):
+        raise InputError(f"{name}={value} must be finite")
+    return value
+
+
+def _combine(coefficients, nodes, singular):
+    """Linear combinations of the stacked nodes of a stamp (float64, ``(k, m, m)``).
+
+    ``coefficients`` is ``(k, 5)`` (see
+    `~ggsltools.injection.stamps.DeflectionCache.nodes`); nodes without a
+    deflection get the combination of source-plane offsets of `_FAR` along both
+    axes.
+    """
+    values = coefficients @ nodes.reshape(len(nodes), -1)
+    if singular.size:
+        values[:, singular] = (coefficients[:, 0] + coefficients[:, 1])[:, None] * _FAR
+    return values.reshape(len(coefficients), *nodes.shape[1:])
+
+
+def _pixelise(sb, pixel_sum):
+    """Sub-pixel planes of surface brightness summed into pixels (flux per pixel)."""
+    s2, n = sb.shape[0] * sb.shape[1], sb.shape[-1]
+    binned = sb.reshape(s2, n, n).sum(axis=0)
+    binned *= np.float32(pixel_sum)
+    return binned
+
+
+def _sersic_pixel_function(coefficients):
+    """The function of normalised coordinates that
+    `~ggsltools.injection.stamps.SupersampledGrid.pixel_sums` sums."""
+
+    def relative(values):
+        np.square(values, out=values)
+        r2 = values[0]
+        np.add(r2, values[1], out=r2)
+        return sersic_relative(r2, coefficients, out=r2)
+
+    return relative
 
 
 def _surface_brightness(threshold):
@@ -232,6 +277,11 @@ class CausticInjector(Injector):
         self.achromatic = bool(achromatic)
         # plain Sersic sources are evaluated from interpolated normalised coordinates
         self._normalised = plain_sersic and isinstance(population, SersicPopulation)
+        self._own_coefficients = (
+            self._normalised and type(population).coefficients is SersicPopulation.coefficients
+        )
+        self._read = RowReader()
+        self._bad = {}
         self.threads = int(threads)
         self.cache = DeflectionCache(cache_size)
         self._grids = {}
@@ -323,11 +373,13 @@ class CausticInjector(Injector):
         """Bands, WCS, shape, pixel scale and unit conversions of an image set.
 
         The checks run once per image set: the NDData objects are treated as
-        immutable between calls.
+        immutable between calls, but for additions of finite values to their
+        data (`add_stamp`): the bad pixels under a stamp are counted once.
         """
         key = tuple((band, id(image)) for band, image in images.items())
         if self._prepared is not None and self._prepared[0] == key:
             return self._prepared[2]
+        self._bad = {}
         bands = self._check_images(images)
         first = images[bands[0]]
         wcs = first.wcs if first.wcs.naxis == 2 else first.wcs.celestial
@@ -372,65 +424,58 @@ class CausticInjector(Injector):
         stamp : `LensedStamp`
         """
         bands, wcs, shape, scale, conversions = self._prepare(images)
-        z_s = row_float(source_row, "z")
+        read = self._read
+        z_s = read(source_row, "z")
         ratio = self.cache.distance_ratio(lens_model, z_s)
-        r_e = row_float(source_row, "r_e", unit=u.arcsec)
+        r_e = read(source_row, "r_e", unit=u.arcsec)
         if not (np.isfinite(r_e) and r_e > 0):
             raise InputError(f"source r_e={r_e} arcsec must be positive")
         lens_id = lens_row["id"] if "id" in lens_row.colnames else -1
-        lens_x = to_arcsec(lens_row["x"], name="x", scalar=True)
-        lens_y = to_arcsec(lens_row["y"], name="y", scalar=True)
+        lens_x = _finite(read(lens_row, "x", unit=u.arcsec), "x")
+        lens_y = _finite(read(lens_row, "y", unit=u.arcsec), "y")
         key = (lens_id, lens_x, lens_y)
 
         caustic, px, py, box = self._lens(key, lens_row, lens_model, wcs, shape)
         if not box.overlaps:
             raise InputError(f"the stamp of lens {lens_id} lies outside the images")
-        beta_x, beta_y = sample_in_region(caustic, buffer=self.buffer * r_e, rng=rng)
+        beta_x, beta_y, in_caustic = _sample_in_region(caustic, buffer=self.buffer * r_e, rng=rng)
         s = self._supersampling(r_e, scale)
         grid = self._grid(s)
-        x, y, alpha_x, alpha_y = self.cache.grids(lens_model, wcs, box, lens_id=key, ratio=ratio)
-        # absolute positions in float64; offsets from the source in float32. Nodes
-        # without a deflection (a singular centre) are sent far from the source:
-        # the sub-pixels that depend on them render no light.
-        fields = []
-        for position, alpha, centre in ((x, alpha_x, beta_x), (y, alpha_y, beta_y)):
-            field = position - alpha
-            field -= centre
-            field[np.isnan(field)] = _FAR
-            fields.append(field)
+        nodes, singular = self.cache.nodes(lens_model, wcs, box, lens_id=key)
         n = self.stamp_size
-        area = _pixel_area(x, y)
-        pixel_sum = np.float32(area / s**2)
-
-        def pixelise(sb):
-            binned = sb.reshape(s * s, n, n).sum(axis=0)
-            binned *= pixel_sum
-            return binned
+        area = _pixel_area(nodes[0], nodes[1])
+        pixel_sum = area / s**2
 
         ref = self.reference_band
-        mags = {
-            b: row_float(source_row, f"mag_{b}", unit=u.ABmag) for b in dict.fromkeys((*bands, ref))
-        }
+        mags = {b: read(source_row, f"mag_{b}", unit=u.ABmag) for b in dict.fromkeys((*bands, ref))}
         fluxes = {b: 10.0 ** (-0.4 * m) for b, m in mags.items()}
-        offsets = None  # sub-pixel offsets from the source centre, made when needed
+        shape_values = {
+            name: read(source_row, name, unit=unit, default=np.nan)
+            for name, unit in (("n", u.one), ("q", u.one), ("pa", u.deg))
+        }
+        # source-plane offsets from the source, beta - beta_s = theta - ratio alpha - beta_s,
+        # as one matrix product on the nodes (float64, absolute positions); nodes
+        # without a deflection are sent far from the source: the sub-pixels that
+        # depend on them render no light
+        offsets = np.array([[1.0, 0.0, -ratio, 0.0, -beta_x], [0.0, 1.0, 0.0, -ratio, -beta_y]])
+        offsets_nodes = None  # made when needed
         if self._normalised:
             # a Sersic source: its normalised coordinates are linear in the
             # offsets, so they are formed on the nodes and interpolated
-            coefficients = self.population.coefficients(source_row, band=ref)
+            coefficients = self._coefficients(source_row, ref, fluxes[ref], r_e)
             if coefficients is None:
                 lensed_ref = np.zeros((n, n), dtype=np.float32)
             else:
-                (a, b), (c, d) = coefficients.matrix
-                dx, dy = fields
-                u_nodes = a * dx + b * dy
-                v_nodes = c * dx + d * dy
-                sb = sersic_from_normalised(
-                    grid.interpolate(u_nodes), grid.interpolate(v_nodes), coefficients
-                )
-                lensed_ref = pixelise(sb)
+                matrix = np.asarray(coefficients.matrix)
+                normalised = _combine(matrix @ offsets, nodes, singular)
+                lensed_ref = grid.pixel_sums(normalised, _sersic_pixel_function(coefficients))
+                lensed_ref *= np.float32(pixel_sum * math.exp(coefficients.log_peak))
         else:
-            offsets = [grid.interpolate(field) for field in fields]
-            lensed_ref = pixelise(self.population.render(source_row, *offsets, band=ref))
+            offsets_nodes = _combine(offsets, nodes, singular)
+            subpixels = [grid.interpolate(field) for field in offsets_nodes]
+            lensed_ref = _pixelise(
+                self.population.render(source_row, *subpixels, band=ref), pixel_sum
+            )
         convolver = self._convolver(bands)
         if self.achromatic and fluxes[ref] > 0:
             scales = {b: conversions[b][0] * fluxes[b] / fluxes[ref] for b in bands}
@@ -442,10 +487,11 @@ class CausticInjector(Injector):
                 if band == ref:
                     lensed[band] = lensed_ref * counts
                 else:
-                    if offsets is None:
-                        offsets = [grid.interpolate(field) for field in fields]
-                    sb = self.population.render(source_row, *offsets, band=band)
-                    lensed[band] = pixelise(sb) * counts
+                    if offsets_nodes is None:
+                        offsets_nodes = _combine(offsets, nodes, singular)
+                        subpixels = [grid.interpolate(field) for field in offsets_nodes]
+                    sb = self.population.render(source_row, *subpixels, band=band)
+                    lensed[band] = _pixelise(sb, pixel_sum) * counts
             stamps = convolver.convolve(lensed)
         if self.poisson:
             for band in bands:
@@ -469,7 +515,7 @@ class CausticInjector(Injector):
             "lens_y": lens_y,
             "lens_px": px,
             "lens_py": py,
-            "theta_e": to_arcsec(lens_row["theta_e"], name="theta_e", scalar=True),
+            "theta_e": _finite(read(lens_row, "theta_e", unit=u.arcsec), "theta_e"),
             "z_lens": lens_model.z_lens,
             "z_lines": float(lens_row.meta.get("z_source", np.nan)),
             "z_s": z_s,
@@ -477,13 +523,11 @@ class CausticInjector(Injector):
             "source_index": int(getattr(source_row, "index", -1)),
             **{f"mag_{b}": mags[b] for b in bands},
             "r_e": r_e,
-            "n": row_float(source_row, "n", unit=u.one, default=np.nan),
-            "q": row_float(source_row, "q", unit=u.one, default=np.nan),
-            "pa": row_float(source_row, "pa", unit=u.deg, default=np.nan),
+            **shape_values,
             "beta_x": beta_x,
             "beta_y": beta_y,
             "caustic_area": float(caustic.area),
-            "in_caustic": bool(shapely.contains_xy(caustic, beta_x, beta_y)),
+            "in_caustic": in_caustic,
             "magnification": lensed_flux / fluxes[ref] if fluxes[ref] > 0 else np.nan,
             "edge_fraction": border / lensed_flux if lensed_flux > 0 else 0.0,
             "n_images": count_images(lensed_ref, self._threshold * area),
@@ -498,16 +542,40 @@ class CausticInjector(Injector):
             "col_stop": image_slices[1].stop,
             "clipped": not box.inside,
         }
-        for band in bands:
-            image = images[band]
-            bad = ~np.isfinite(np.asarray(image.data)[image_slices])
-            if image.mask is not None:
-                bad |= np.asarray(image.mask, dtype=bool)[image_slices]
-            record[f"n_bad_{band}"] = int(np.count_nonzero(bad))
+        record.update(self._bad_pixels(images, bands, box, image_slices))
         for band in bands:
             record[f"counts_{band}"] = float(stamps[band][stamp_slices].sum(dtype=np.float64))
         record["_context"] = (bands, {b: u.Unit(images[b].unit) for b in bands}, lens_model.center)
         return LensedStamp(box, stamps, lensed_ref, record)
+
+    def _coefficients(self, source_row, band, flux, r_e):
+        """The population's `~ggsltools.sources.sersic.SersicCoefficients` of a source."""
+        if not self._own_coefficients:
+            return self.population.coefficients(source_row, band=band)
+        # SersicPopulation.coefficients, from the values read once per column
+        if flux == 0:
+            return None
+        read = self._read
+        n = read(source_row, "n", unit=u.one)
+        q = read(source_row, "q", unit=u.one)
+        pa = read(source_row, "pa", unit=u.rad)
+        return sersic_coefficients(flux, r_e=r_e, n=n, q=q, pa=pa)
+
+    def _bad_pixels(self, images, bands, box, image_slices):
+        """``n_bad_<band>`` of a stamp, counted once per stamp of an image set."""
+        counts = self._bad.get(box)
+        if counts is None:
+            counts = {}
+            for band in bands:
+                image = images[band]
+                bad = ~np.isfinite(np.asarray(image.data)[image_slices])
+                if image.mask is not None:
+                    bad |= np.asarray(image.mask, dtype=bool)[image_slices]
+                counts[f"n_bad_{band}"] = int(np.count_nonzero(bad))
+            if len(self._bad) >= _MAX_BAD_ENTRIES:
+                self._bad.pop(next(iter(self._bad)))
+            self._bad[box] = counts
+        return counts
 
     def _lens(self, key, lens_row, lens_model, wcs, shape):
         """Caustic region, pixel position and stamp of a lens, cached per lens."""

@@ -39,6 +39,25 @@ def test_supersampled_grid_exact_on_linear_fields(s):
     np.testing.assert_allclose(off.mean(), 0.0, atol=1e-15)
 
 
+@pytest.mark.parametrize(("n", "s"), [(16, 1), (16, 2), (9, 3), (16, 4), (12, 5)])
+def test_pixel_sums_equal_interpolating_then_summing(n, s):
+    grid = SupersampledGrid(n, s)
+    fields = np.random.default_rng(s).normal(size=(2, n + 2, n + 2))
+    expected = np.exp(-(grid.interpolate(fields[0]) ** 2 + grid.interpolate(fields[1]) ** 2))
+
+    def function(values):
+        assert values.shape == (2, s, n, n + 2) and values.dtype == np.float32
+        r2 = np.square(values[0]) + np.square(values[1])
+        return np.exp(-r2)
+
+    for _ in range(2):  # the second call reuses the buffers
+        sums = grid.pixel_sums(fields, function)
+        assert sums.shape == (n, n) and sums.dtype == np.float32
+        np.testing.assert_allclose(sums, expected.sum((0, 1)), rtol=2e-6)
+    with pytest.raises(InputError, match="fields of shape"):
+        grid.pixel_sums(fields[0], function)
+
+
 def test_supersampled_grid_rejects_bad_field():
     grid = SupersampledGrid(8, 2)
     with pytest.raises(InputError, match="shape"):
@@ -137,5 +156,10 @@ def test_deflection_cache_rescales_with_distance_ratio():
         np.testing.assert_allclose(ax[~singular], direct[0][~singular], rtol=1e-6, atol=1e-9)
         np.testing.assert_allclose(ay[~singular], direct[1][~singular], rtol=1e-6, atol=1e-9)
     assert (cache.misses, cache.hits) == (1, 2)
+    nodes, singular = cache.nodes(model, wcs, box, lens_id=1)
+    assert nodes.shape == (5, 34, 34) and not nodes.flags.writeable
+    np.testing.assert_array_equal(nodes[4], 1.0)
+    np.testing.assert_array_equal(singular, np.flatnonzero(np.isnan(ax)))
+    np.testing.assert_allclose(nodes[2] * ratio, ax)
     with pytest.raises(InputError, match="z_lens"):
         cache.distance_ratio(model, 0.3)

@@ -3,12 +3,14 @@ from pathlib import Path
 import astropy.units as u
 import numpy as np
 import pytest
+import shapely
 from astropy.nddata import NDData
 from astropy.table import QTable
 
 from ggsltools.exceptions import InputError
 from ggsltools.imaging.io import read_image
 from ggsltools.imaging.psf import read_psf
+from ggsltools.injection.stamps import caustic_region
 from ggsltools.interfaces import InjectionResult
 from ggsltools.lensing.critical import critical_lines
 from ggsltools.lensing.maps import derive_quantity, pixel_to_model, tangent_plane_grid
@@ -114,6 +116,23 @@ def test_sersic_fast_path_matches_generic_rendering(population):
         np.testing.assert_allclose(
             stamps[0].stamps[band], stamps[1].stamps[band], atol=1e-5 * stamps[1].stamps[band].max()
         )
+
+
+def test_in_caustic_flags_the_sources_drawn_inside_the_caustic(population):
+    images = blank_images()
+    injector = CausticInjector(population=population, psfs=gaussian_psfs(), stamp_size=32)
+    row = lens_row([0.1, -0.05, 0.0], [0.0, 0.05, -0.08])
+    region = caustic_region(row["caustic_x"], row["caustic_y"])
+    source = source_row(r_e=0.1, n=1.0, q=0.8, pa=10.0)
+    rng = np.random.default_rng(11)
+    flags = []
+    for _ in range(40):
+        record = injector.lensed_stamp(images, sis(), row, source, rng=rng).record
+        assert record["in_caustic"] is bool(
+            shapely.contains_xy(region, record["beta_x"], record["beta_y"])
+        )
+        flags.append(record["in_caustic"])
+    assert 0 < sum(flags) < len(flags)  # the buffer is half an R_e wide
 
 
 def test_point_source_behind_sis_makes_an_einstein_ring(population):

@@ -11,6 +11,7 @@ from ggsltools.sources.sersic import (
     sersic_coefficients,
     sersic_from_normalised,
     sersic_profile,
+    sersic_relative,
     sersic_total_flux,
 )
 
@@ -123,3 +124,20 @@ def test_normalised_evaluation_matches_profile():
     )
     with pytest.raises(InputError, match="flux=0.0 must be finite and > 0"):
         sersic_coefficients(0.0, r_e=0.3, n=1.0, q=1.0, pa=0.0)
+
+
+@pytest.mark.parametrize("n", [0.5, 1.0, 2.7, 4.0])
+def test_relative_profile_is_the_profile_over_its_peak(n):
+    coefficients = sersic_coefficients(1.0, r_e=0.2, n=n, q=0.6, pa=0.4)
+    r2 = np.concatenate([[0.0], np.geomspace(1e-6, 400.0, 2000)])
+    expected = np.exp(-coefficients.bn * r2 ** (0.5 / n))
+    relative = sersic_relative(r2, coefficients)
+    assert relative[0] == 1.0
+    np.testing.assert_allclose(relative, expected, rtol=1e-12, atol=1e-300)
+    single = sersic_relative(r2.astype(np.float32), coefficients)
+    assert single.dtype == np.float32
+    # float32 rounding: a few ulp of the exponent's argument
+    argument = coefficients.bn * r2 ** (0.5 / n)
+    assert np.all(np.abs(single - expected) <= 5e-7 * (1 + argument) * expected + 1e-37)
+    # far from the source (the offsets of nodes without a deflection): zero, no warning
+    assert sersic_relative(np.array([1e30, np.inf], dtype=np.float32), coefficients).max() == 0
