@@ -83,8 +83,9 @@ def read_metadata(props, *, source="ONNX model"):
 
     Parameters
     ----------
-    props : dict of str to str
-        The model's ``metadata_props`` (other keys are ignored).
+    props : dict of str to str, or the ``metadata_props`` of an ONNX model
+        The model's metadata: a mapping of key to value, or the entries of
+        ``onnx.load(path).metadata_props`` themselves (other keys are ignored).
     source : str, optional
         How to name the model in error messages (its file, usually).
 
@@ -101,6 +102,9 @@ def read_metadata(props, *, source="ONNX model"):
         If a required key is missing or a value cannot be parsed (the message
         names the model and the key).
     """
+    if not hasattr(props, "keys"):
+        # the repeated StringStringEntryProto field of an onnx.ModelProto
+        props = {entry.key: entry.value for entry in props}
     out = {}
     for key, (required, default, _) in METADATA_KEYS.items():
         name = _PREFIX + key

@@ -1,6 +1,5 @@
 """The ``ggsltools inject`` subcommand."""
 
-from ..exceptions import InputError
 from ._common import add_model_arguments, band_paths, read_members, read_model, report_written
 
 __all__ = []
@@ -58,7 +57,7 @@ def _run_inject(args):
     import numpy as np
 
     from ..imaging.io import read_images
-    from ..imaging.psf import psf_pixel_scale, read_psf, resample_psf
+    from ..imaging.psf import read_psfs
     from ..injection.driver import inject_lenses, injection_file_names, write_injections
     from ..lensing.critical import critical_lines_windowed, read_lines
     from ..registry import get_plugin
@@ -68,17 +67,7 @@ def _run_inject(args):
     outputs = injection_file_names(image_paths, name=args.name)
     check_outputs(args.out, outputs.values(), overwrite=args.overwrite)
     images = read_images(image_paths)
-    psf_paths = band_paths(args.psfs, "--psfs")
-    missing = sorted(set(images) - set(psf_paths))
-    if missing:
-        raise InputError(f"no PSF given for band(s) {', '.join(missing)} (--psfs BAND=PATH)")
-    psfs = {}
-    for band, image in images.items():
-        psf = read_psf(psf_paths[band], band=band, recentre=True)
-        scale = image.meta["pixel_scale"]
-        if not np.isclose(psf_pixel_scale(psf).to_value("arcsec"), scale.to_value("arcsec")):
-            psf = resample_psf(psf, to_scale=scale)
-        psfs[band] = psf
+    psfs = read_psfs(band_paths(args.psfs, "--psfs"), images=images, recentre=True)
     model = read_model(args)
     if args.lines is not None:
         lines = read_lines(args.lines)

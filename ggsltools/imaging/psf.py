@@ -34,6 +34,7 @@ from ..units import to_arcsec
 __all__ = [
     "make_psf",
     "read_psf",
+    "read_psfs",
     "write_psf",
     "check_psf",
     "normalise_psf",
@@ -272,6 +273,56 @@ def read_psf(path, *, pixel_scale=None, hdu=0, band=None, normalise=True, recent
     return make_psf(
         np.squeeze(data), pixel_scale=pixel_scale, band=band, origin=path, normalise=normalise
     )
+
+
+def read_psfs(paths, *, images=None, recentre=False):
+    """Read the PSFs of a multi-band image, at the pixel scale of its bands.
+
+    Parameters
+    ----------
+    paths : dict of str to str or path-like
+        Band name to PSF file (see `read_psf`).
+    images : dict of str to `~astropy.nddata.NDData`, optional
+        Band name to image (as `~ggsltools.imaging.io.read_images` gives them):
+        every band of the images needs a PSF, and a PSF whose pixel scale differs
+        from its image's ``meta["pixel_scale"]`` is resampled to it
+        (`resample_psf`). PSFs of bands the images lack are left out.
+    recentre : bool, optional
+        Recentre each PSF on its central pixel (see `read_psf`).
+
+    Returns
+    -------
+    psfs : dict of str to `~astropy.nddata.NDData`
+        Band name to PSF, in the order of ``images`` (of ``paths`` without them).
+
+    Raises
+    ------
+    InputError
+        If a band of the images has no PSF (naming the bands), or a PSF file
+        cannot be read (see `read_psf`).
+    """
+    paths = dict(paths)
+    if images is None:
+        return {band: read_psf(path, band=band, recentre=recentre) for band, path in paths.items()}
+    missing = [band for band in images if band not in paths]
+    if missing:
+        raise InputError(
+            f"no PSF given for band(s) {', '.join(missing)} of the images; PSFs given for "
+            f"{', '.join(paths) or 'no band'}"
+        )
+    psfs = {}
+    for band, image in images.items():
+        psf = read_psf(paths[band], band=band, recentre=recentre)
+        scale = to_arcsec(
+            (image.meta or {}).get("pixel_scale"),
+            scalar=True,
+            positive=True,
+            name=f"meta['pixel_scale'] of the {band} image",
+        )
+        if not np.isclose(psf_pixel_scale(psf).to_value(u.arcsec), scale):
+            psf = resample_psf(psf, to_scale=scale * u.arcsec)
+        psfs[band] = psf
+    return psfs
 
 
 def write_psf(psf, path, *, overwrite=False):

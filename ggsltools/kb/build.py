@@ -162,7 +162,7 @@ def _context(cluster, sources, injection):
     Lens models and injectors keep caches that are not safe to share between
     threads; images are shared.
     """
-    from ..imaging.psf import psf_pixel_scale, read_psf, resample_psf
+    from ..imaging.psf import read_psfs
     from ..lensing.io import read_lens_model
     from ..registry import get_plugin
 
@@ -174,13 +174,7 @@ def _context(cluster, sources, injection):
         return cache[key]
     images = _images(cluster)
     bands = tuple(images)
-    psfs = {}
-    for band in bands:
-        psf = read_psf(cluster["psfs"][band], band=band)
-        scale = images[band].meta["pixel_scale"]
-        if not np.isclose(psf_pixel_scale(psf).to_value(u.arcsec), scale.to_value(u.arcsec)):
-            psf = resample_psf(psf, to_scale=scale)
-        psfs[band] = psf
+    psfs = read_psfs(cluster["psfs"], images=images)
     lens = cluster["lens_model"]
     model = read_lens_model(*lens["files"], plugin=lens["plugin"], **lens["options"])
     population = _population(sources, bands)

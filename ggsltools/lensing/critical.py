@@ -871,9 +871,13 @@ def critical_lines_field(
     model's centre, which resolves the primary (cluster-scale) lines. With a
     member catalogue, galaxy-scale lines are then searched at
     ``member_pixel_scale`` in windows around the members
-    (`critical_lines_windowed`) and replace the coarse lines that enclose a
-    member; coarse lines enclosing no member (e.g. around group halos of the
-    model) are kept.
+    (`critical_lines_windowed`) and replace the coarse lines they find again:
+    the secondary lines of the members searched, and any closed coarse line
+    whose vertices all lie within half a coarse pixel of a window line of the
+    same kind (a primary line small enough to close in a member's window, a
+    galaxy-scale line whose coarse polygon encloses no member). Each line is
+    listed once; coarse lines the windows did not find (e.g. around group halos
+    of the model) are kept.
 
     Parameters
     ----------
@@ -938,9 +942,16 @@ def critical_lines_field(
         refine=refine,
         progress=progress,
     )
+    # A coarse line is replaced by the windows when they found it again: a
+    # secondary line of a member they searched, or any line that one of theirs
+    # traces (a primary line small enough to close in a member's window, a
+    # galaxy-scale line whose coarse polygon encloses no member).
     fine_members = set(fine["member"])
+    tolerance = 0.5 * coarse.meta["pixel_scale_arcsec"]
     keep = [
-        row["classification"] != "secondary" or row["member"] not in fine_members for row in coarse
+        (row["classification"] != "secondary" or row["member"] not in fine_members)
+        and not _traced_by(row, fine, tolerance=tolerance)
+        for row in coarse
     ]
     lines = vstack([coarse[keep], fine], metadata_conflicts="silent")
     lines.meta = dict(fine.meta)
@@ -953,6 +964,32 @@ def critical_lines_field(
     lines = lines[order]
     lines["id"] = np.arange(1, len(lines) + 1)
     return assign_members(lines, members)
+
+
+def _traced_by(line, fine, *, tolerance):
+    """Whether a closed ``line`` is one of the ``fine`` lines sampled on a coarser grid.
+
+    Both samplings of one line have their vertices on the exact zero of the
+    eigenvalue, so every vertex of the coarse one lies on the fine one, within
+    ``tolerance`` arcsec (their pixels differ); a line nested inside another
+    critical region, or a neighbour's, does not.
+    """
+    if not line["closed"] or len(line["line_x"]) < 3:
+        return False
+    x, y = np.asarray(line["line_x"], float), np.asarray(line["line_y"], float)
+    points = shapely.points(x, y)
+    for other in fine:
+        if other["kind"] != line["kind"] or not other["closed"] or len(other["line_x"]) < 3:
+            continue
+        ox, oy = np.asarray(other["line_x"], float), np.asarray(other["line_y"], float)
+        if x.min() > ox.max() + tolerance or x.max() < ox.min() - tolerance:
+            continue
+        if y.min() > oy.max() + tolerance or y.max() < oy.min() - tolerance:
+            continue
+        ring = shapely.LinearRing(np.column_stack([ox, oy]))
+        if np.max(shapely.distance(points, ring)) < tolerance:
+            return True
+    return False
 
 
 def _polygons(lines, which="line"):

@@ -36,3 +36,16 @@ def test_bad_values_are_named(change, message):
 def test_unknown_key_is_refused():
     with pytest.raises(InputError, match="unknown ONNX metadata key"):
         metadata_props({**VALUES, "colour": "blue"})
+
+
+def test_metadata_props_of_an_onnx_model_are_read_directly():
+    onnx = pytest.importorskip("onnx")
+    model = onnx.ModelProto()
+    for key, value in metadata_props(VALUES).items():
+        entry = model.metadata_props.add()
+        entry.key, entry.value = key, value
+    meta = read_metadata(model.metadata_props)
+    assert meta["bands"] == ("F435W", "F814W") and meta["cutout_size"] == 64
+    del model.metadata_props[0]  # the format version
+    with pytest.raises(InputError, match="no 'ggsltools.format_version' metadata"):
+        read_metadata(model.metadata_props)

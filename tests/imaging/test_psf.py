@@ -227,3 +227,42 @@ def test_write_psf_round_trips(tmp_path):
     assert back.meta["band"] == "F606W"
     assert back.meta["pixel_scale"].to_value(u.arcsec) == 0.06
     np.testing.assert_allclose(back.data, psf.data, rtol=1e-6, atol=1e-9)
+
+
+def test_read_psfs_at_the_pixel_scale_of_each_image(tmp_path):
+    from ggsltools.imaging.psf import read_psfs, write_psf
+
+    y, x = np.mgrid[-10:11, -10:11]
+    fine = make_psf(np.exp(-(x**2 + y**2) / 18.0), pixel_scale=0.03 * u.arcsec)
+    coarse = make_psf(np.exp(-(x**2 + y**2) / 4.5), pixel_scale=0.06 * u.arcsec)
+    paths = {
+        "F606W": write_psf(coarse, tmp_path / "f606w.fits"),
+        "F814W": write_psf(fine, tmp_path / "f814w.fits"),
+    }
+    images = {
+        band: NDData(np.zeros((5, 5), np.float32), meta={"pixel_scale": 0.06 * u.arcsec})
+        for band in ("F814W", "F606W")
+    }
+    psfs = read_psfs(paths, images=images)
+    assert list(psfs) == ["F814W", "F606W"]  # the images' bands, in their order
+    for band, psf in psfs.items():
+        assert psf.meta["band"] == band
+        assert psf_pixel_scale(psf) == 0.06 * u.arcsec
+        assert psf.data.sum() == pytest.approx(1.0)
+    np.testing.assert_allclose(psfs["F606W"].data, coarse.data, rtol=1e-6, atol=1e-9)
+    assert fwhm_arcsec(psfs["F814W"]) == pytest.approx(fwhm_arcsec(fine), rel=0.05)
+    assert list(read_psfs(paths)) == ["F606W", "F814W"]  # without images: every file
+    with pytest.raises(InputError, match=r"no PSF given for band\(s\) F814W"):
+        read_psfs({"F606W": paths["F606W"]}, images=images)
+
+
+def test_read_psfs_recentres_on_request(tmp_path):
+    from ggsltools.imaging.psf import read_psfs
+
+    shifted = pixel_gaussian(21, scale=1.0, sigma=2.0, x0=0.6, y0=-0.3)
+    path = tmp_path / "off_centre.fits"
+    fits.PrimaryHDU(shifted, header=fits.Header({"PIXSCALE": 0.06})).writeto(path)
+    with pytest.raises(InputError, match="recentre=True"):
+        read_psfs({"F814W": path})
+    psf = read_psfs({"F814W": path}, recentre=True)["F814W"]
+    assert np.all(np.abs(centroid_offset(psf)) < 0.01)

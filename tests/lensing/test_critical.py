@@ -369,3 +369,39 @@ def test_progress_bars_do_not_change_results(toy, members_table, capsys):
     shown = critical_lines_windowed(cluster, members_table, z_source=toy.z_ref, progress=True)
     assert_allclose(shown["theta_e"].value, quiet["theta_e"].value)
     assert "member windows" in capsys.readouterr().err
+
+
+def test_field_search_lists_a_line_found_by_both_grids_once(toy):
+    # The primary lines of this small cluster close inside the BCG's grown window:
+    # the coarse grid and the window both find them, and only the window's are kept.
+    model = toy.Axisymmetric([("cored", 0.0, 0.0, 3.0, 0.5), ("sis", 8.0, 0.0, 0.6, 0.0)])
+    members = Table(rows=[("bcg", 0.0, 0.0), ("m1", 8.0, 0.0)], names=("id", "x", "y"))
+    lines = critical_lines_field(
+        model,
+        z_source=toy.z_ref,
+        size=30 * u.arcsec,
+        pixel_scale=0.3 * u.arcsec,
+        members=members,
+        member_pixel_scale=0.04 * u.arcsec,
+        window_size=5 * u.arcsec,
+        max_window_size=16 * u.arcsec,
+    )
+    found = sorted(zip(lines["kind"], lines["classification"], lines["member"], strict=True))
+    assert found == [
+        ("radial", "primary", "bcg"),
+        ("tangential", "primary", "bcg"),
+        ("tangential", "secondary", "m1"),
+    ]
+    # each kept line is the fine one: vertices every ~0.04", not every 0.3"
+    primary = lines[(lines["kind"] == "tangential") & (lines["classification"] == "primary")][0]
+    assert primary["n_vertices"] > 2 * np.pi * primary["theta_e"].value / 0.1
+    windowed = critical_lines_windowed(
+        model,
+        members[:1],
+        z_source=toy.z_ref,
+        window_size=5 * u.arcsec,
+        max_window_size=16 * u.arcsec,
+        pixel_scale=0.04 * u.arcsec,
+        kinds=("tangential",),
+    )
+    assert primary["theta_e"].value == pytest.approx(windowed["theta_e"][0].value, rel=1e-12)
