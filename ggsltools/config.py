@@ -149,6 +149,12 @@ _CLUSTER = {
     "z": Key("number", "cluster redshift", minimum=0.0),
     "images": Key("map", "band = image FITS file, bluest band first", values="path"),
     "psfs": Key("map", "band = PSF FITS file, for every band of the images", values="path"),
+    "psf_recentre": Key(
+        "boolean",
+        "shift each PSF so that its centroid is its central pixel's centre (for off-centre "
+        "PSFs such as TinyTim's)",
+        default=False,
+    ),
     "image_options": Key(
         "options",
         "options of ggsltools.imaging.io.read_images (hdu, weight, zeropoint...)",

@@ -105,7 +105,8 @@ def check_psf(psf, *, name=None, centred=True):
     if abs(xc - centre) > 0.5 or abs(yc - centre) > 0.5:
         raise InputError(
             f"PSF {name}: centroid ({xc:.2f}, {yc:.2f}) is more than 0.5 pixel from "
-            f"the central pixel ({centre:g}, {centre:g}); see resample_psf(recentre=True)"
+            f"the central pixel ({centre:g}, {centre:g}); recentre it (resample_psf(recentre=True), "
+                "or psf_recentre = true in a cluster's configuration)"
         )
     return psf
 
@@ -137,7 +138,7 @@ def make_psf(data, *, pixel_scale, band=None, origin="array", normalise=True):
         If the array is not a valid PSF (see `check_psf`) or the pixel scale is
         not a positive angle.
     """
-    name = band if band is not None else origin
+    name = origin if band is None else band if origin == "array" else f"{band} ({origin})"
     scale = to_arcsec(pixel_scale, scalar=True, positive=True, name=f"pixel_scale of PSF {name}")
     array = np.array(data, dtype=np.float64)
     check_psf(array, name=name)

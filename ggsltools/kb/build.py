@@ -174,7 +174,7 @@ def _context(cluster, sources, injection):
         return cache[key]
     images = _images(cluster)
     bands = tuple(images)
-    psfs = read_psfs(cluster["psfs"], images=images)
+    psfs = read_psfs(cluster["psfs"], images=images, recentre=cluster["psf_recentre"])
     lens = cluster["lens_model"]
     model = read_lens_model(*lens["files"], plugin=lens["plugin"], **lens["options"])
     population = _population(sources, bands)

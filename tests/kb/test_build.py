@@ -305,3 +305,26 @@ def test_negatives_are_the_merged_tables_non_ggsl_class(mock_clusters, tmp_path)
     assert negatives <= expected
     assert len(expected) - len(negatives) == left_out
     assert summary["n_negatives"] == len(negatives)
+
+
+def test_off_centre_psfs_need_psf_recentre(mock_clusters, tmp_path):
+    import shutil
+
+    from astropy.io import fits
+
+    folder = tmp_path / "A"
+    shutil.copytree(mock_clusters / "A", folder)
+    for band in BANDS:
+        with fits.open(folder / f"mock_{band}_psf.fits", mode="update") as hdul:
+            hdul[0].data = np.roll(hdul[0].data, 2, axis=1)  # 2 px off centre
+    cluster = cluster_toml("A", "A")
+    config = write_config(tmp_path, [cluster])
+    with pytest.raises(InputError, match=r"mock_F435W_psf\.fits.*psf_recentre"):
+        build_kb(config, tmp_path / "kb.h5")
+    assert not (tmp_path / "kb.h5").exists()
+    fixed = write_config(
+        tmp_path, [cluster_toml("A", "A", extra="psf_recentre = true")], name="fixed.toml"
+    )
+    summary = build_kb(fixed, tmp_path / "fixed.h5")
+    with KnowledgeBase(tmp_path / "fixed.h5") as kb:
+        assert len(kb) == summary["n_cutouts"] > 0
