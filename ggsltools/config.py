@@ -515,9 +515,17 @@ register_section(
         default={},
         keys={
             "workers": Key(
-                "integer", "Dask workers of the knowledge-base build", default=1, minimum=1
+                "integer",
+                "threads of Dask's local scheduler for the knowledge-base build and the "
+                "classification (1: serial)",
+                default=1,
+                minimum=1,
             ),
-            "scheduler": Key("string", "address of a dask.distributed scheduler", default=None),
+            "scheduler": Key(
+                "string",
+                "address of a dask.distributed scheduler to run them on instead",
+                default=None,
+            ),
         },
     ),
 )

@@ -171,6 +171,18 @@ def _add_classify(subparsers):
     parser.add_argument(
         "--provider", choices=("auto", "cpu", "cuda"), default="auto", help="where to run (auto)"
     )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="threads of the local Dask scheduler, each classifying a chunk of the "
+        "catalogue (1: serial)",
+    )
+    parser.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="address of a dask.distributed scheduler to classify the chunks on",
+    )
     parser.add_argument("--overwrite", action="store_true", help="replace an existing output")
     parser.set_defaults(func=_run_classify)
 
@@ -207,28 +219,31 @@ def _run_classify(args):
     from pathlib import Path
 
     from ..catalog import read_catalogue
-    from ..imaging.io import read_images
-    from ..plugins.onnx_classifier import OnnxClassifier
+    from ..classifiers.fields import classify_fields
     from ..staging import staged_files
 
     out = Path(args.out)
     if out.exists() and not args.overwrite:
         raise InputError(f"{out} exists; pass --overwrite")
-    classifier = OnnxClassifier(args.model, provider=args.provider, threshold=args.threshold)
-    print(f"running {len(args.model)} model(s) on the {classifier.provider.upper()} provider")
+    if args.workers < 1:
+        raise InputError(f"--workers {args.workers} must be at least 1")
     catalogue = read_catalogue(args.catalogue, what="catalogue")
-    paths = _image_paths(args.images)
-    missing = [b for b in classifier.bands if b not in paths]
-    if missing:
-        raise InputError(
-            f"the models need bands {list(classifier.bands)}; no image of {', '.join(missing)}"
-        )
-    images = read_images({b: paths[b] for b in classifier.bands})
-    table = classifier.classify(images, catalogue, batch_size=args.batch_size, progress=True)
+    field = {"name": args.catalogue, "images": _image_paths(args.images), "catalogue": catalogue}
+    (table,) = classify_fields(
+        args.model,
+        [field],
+        provider=args.provider,
+        threshold=args.threshold,
+        batch_size=args.batch_size,
+        scheduler=args.scheduler,
+        workers=args.workers,
+        progress=True,
+    )
+    print(f"ran {len(args.model)} model(s) on the {table.meta['provider'].upper()} provider")
     with staged_files(out.parent, [out.name], overwrite=args.overwrite) as tmp:
         table.write(tmp / out.name, format="ascii.ecsv")
     n_sel = int(table["selected"].sum())
-    print(f"{n_sel} of {len(table)} objects with probability >= {classifier.threshold:g}")
+    print(f"{n_sel} of {len(table)} objects with probability >= {table.meta['threshold']:g}")
     report_written([out])
     return 0
 

@@ -45,6 +45,7 @@ from astropy.table import QTable
 from ..catalog import map_columns, read_catalogue
 from ..config import Config, config_id, load_config
 from ..exceptions import InputError
+from ..parallel import TaskRunner, cached_images
 from ..version import __version__
 from .folds import assign_folds, validation_mask
 from .store import KBWriter, concat_tables
@@ -120,25 +121,12 @@ def _quantity_options(options):
 
 # ----------------------------------------------------------- cluster inputs
 
-_IMAGES = {}
-_IMAGES_LOCK = threading.Lock()
 _LOCAL = threading.local()
 
 
 def _images(cluster):
     """The images of a cluster, read once per process (read-only, shared by threads)."""
-    key = tuple(
-        (str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in cluster["images"].values()
-    ) + (repr(cluster["image_options"]),)
-    with _IMAGES_LOCK:
-        if key not in _IMAGES:
-            from ..imaging.io import read_images
-
-            _IMAGES.clear()
-            _IMAGES[key] = read_images(
-                {b: str(p) for b, p in cluster["images"].items()}, **cluster["image_options"]
-            )
-        return _IMAGES[key]
+    return cached_images(cluster["images"], options=cluster["image_options"])
 
 
 def _population(sources, bands):
@@ -516,75 +504,6 @@ def _run_batch(task, cluster, sources, injection, kb):
 # ------------------------------------------------------------------ running
 
 
-class _Runner:
-    """Run tasks serially, on local Dask threads, or on a dask.distributed cluster."""
-
-    def __init__(self, *, scheduler=None, workers=None):
-        self.scheduler = scheduler
-        self.workers = workers
-        self.client = None
-        if scheduler is not None:
-            try:
-                from distributed import Client
-            except ImportError:
-                raise InputError(
-                    "--scheduler needs dask.distributed: pip install 'ggsltools[dask]'"
-                ) from None
-            if isinstance(scheduler, Client):
-                self.client = scheduler
-                self._own = False
-            else:
-                try:
-                    self.client = Client(scheduler, timeout="20s")
-                except (OSError, TimeoutError) as exc:
-                    raise InputError(
-                        f"cannot reach the Dask scheduler {scheduler}: {exc}"
-                    ) from None
-                self._own = True
-        elif workers is not None and workers > 1:
-            try:
-                import dask  # noqa: F401
-            except ImportError:
-                raise InputError("--workers needs Dask: pip install 'ggsltools[dask]'") from None
-
-    @property
-    def n_workers(self):
-        if self.client is not None:
-            return max(1, sum(self.client.nthreads().values()))
-        return max(1, self.workers or 1)
-
-    def ordered(self, func, args_list):
-        """Results of ``func(*args)`` for each args, in order, a bounded number in flight."""
-        window = 2 * self.n_workers
-        if self.client is not None:
-            futures = {}
-            for i in range(len(args_list)):
-                for j in range(i, min(i + window, len(args_list))):
-                    if j not in futures:
-                        futures[j] = self.client.submit(func, *args_list[j], pure=False)
-                result = futures.pop(i).result()
-                yield result
-            return
-        if self.n_workers == 1:
-            for args in args_list:
-                yield func(*args)
-            return
-        import dask
-
-        for start in range(0, len(args_list), window):
-            chunk = args_list[start : start + window]
-            results = dask.compute(
-                *[dask.delayed(func, pure=False)(*args) for args in chunk],
-                scheduler="threads",
-                num_workers=self.n_workers,
-            )
-            yield from results
-
-    def close(self):
-        if self.client is not None and self._own:
-            self.client.close()
-
-
 def _allocate(plans, n_total, seed):
     """Positives per cluster: a multinomial draw weighted by summed theta_E."""
     weights = np.array(
@@ -677,7 +596,7 @@ def build_kb(config, output, *, scheduler=None, workers=None, progress=False, ov
     output : str or `os.PathLike`
         The HDF5 file to write (see `ggsltools.kb.store`); an interrupted build
         of the same configuration, left in ``output.partial``, is resumed.
-    scheduler : str or `distributed.Client`, optional
+    scheduler : str or ``distributed.Client``, optional
         Address of a dask.distributed scheduler (or a client) to run the tasks
         on; by default they run in this process.
     workers : int, optional
@@ -710,7 +629,7 @@ def build_kb(config, output, *, scheduler=None, workers=None, progress=False, ov
     # refuse an unusable destination before any work
     KBWriter.check_destination(output, overwrite=overwrite)
 
-    runner = _Runner(scheduler=scheduler, workers=workers)
+    runner = TaskRunner(scheduler=scheduler, workers=workers)
     try:
         args = [(c, data["sources"], data["injection"], kb) for c in data["clusters"]]
         plans = runner.ordered(_plan_cluster, args)

@@ -184,26 +184,34 @@ def _models(folder, classify):
 def _run_classify(context):
     from astropy.table import vstack
 
-    from ..imaging.io import read_images
+    from ..classifiers.fields import classify_fields
     from ..kb.build import read_members
-    from ..plugins.onnx_classifier import OnnxClassifier
 
     classify = context.config["classify"]
+    run = context.config["run"]
     models = _models(context.upstream["export"] / classify["architecture"], classify)
-    classifier = OnnxClassifier(
-        models, provider=classify["provider"], threshold=classify["threshold"]
+    fields = [
+        {
+            "name": f"cluster {cluster['name']}",
+            "images": cluster["images"],
+            "image_options": cluster["image_options"],
+            "catalogue": read_members(cluster)[0],
+        }
+        for cluster in context.config["clusters"]
+    ]
+    # one task a cluster (a chunk of its members for a large one), on Dask
+    tables = classify_fields(
+        models,
+        fields,
+        provider=classify["provider"],
+        threshold=classify["threshold"],
+        batch_size=classify["batch_size"],
+        scheduler=run["scheduler"],
+        workers=run["workers"],
+        progress=True,
     )
-    tables = []
-    for cluster in context.config["clusters"]:
-        images = read_images(
-            {b: str(p) for b, p in cluster["images"].items()}, **cluster["image_options"]
-        )
-        members, _ = read_members(cluster)
-        table = classifier.classify(
-            images, members, batch_size=classify["batch_size"], progress=True
-        )
+    for cluster, table in zip(context.config["clusters"], tables):
         table.add_column(cluster["name"], name="cluster", index=0)
-        tables.append(table)
     candidates = vstack(tables, metadata_conflicts="silent")
     candidates.meta.update(tables[0].meta)
     candidates.meta["architecture"] = classify["architecture"]
@@ -212,7 +220,7 @@ def _run_classify(context):
     summary = {
         "objects": len(candidates),
         "selected": int(np.sum(np.asarray(candidates["probability"]) >= threshold)),
-        "provider": str(classifier.provider),
+        "provider": str(candidates.meta["provider"]),
     }
     return StageOutcome([CANDIDATES_FILE], summary)
 
@@ -344,10 +352,13 @@ def run_pipeline(config, *, out, only=None, force=(), verify=False, scheduler=No
         Output folder: one sub-folder a stage, each with its manifest.
     only, force, verify
         See `~ggsltools.pipeline.runner.run_stages`.
-    scheduler : str, optional
-        A dask.distributed scheduler address, overriding ``run.scheduler``.
+    scheduler : str or ``distributed.Client``, optional
+        A dask.distributed scheduler address (or a client), overriding
+        ``run.scheduler``: the knowledge-base build and the classification run
+        their tasks there (`~ggsltools.parallel.TaskRunner`).
     workers : int, optional
-        Dask workers of the knowledge-base build, overriding ``run.workers``.
+        Threads of Dask's local scheduler for the knowledge-base build and the
+        classification, overriding ``run.workers``.
 
     Returns
     -------

@@ -24,8 +24,17 @@ __all__ = ["OnnxClassifier", "probability_bins"]
 
 log = logging.getLogger("ggsltools")
 
-#: Objects cut from the images at once by `OnnxClassifier.classify`.
+#: Objects cut from the images at once by `OnnxClassifier.classify` (at least).
 _CUT_CHUNK = 1024
+
+
+def _cut_chunk(batch_size):
+    """Objects cut from the images at once; inference batches start afresh at its multiples.
+
+    Cutting checks every pixel of the images for validity once per call: at least
+    `_CUT_CHUNK` objects a call amortise that.
+    """
+    return max(int(batch_size), _CUT_CHUNK)
 
 
 def probability_bins(probability):
@@ -281,6 +290,18 @@ class OnnxClassifier(Classifier):
             If a band of the models is missing from ``images`` (the message
             lists both) or the catalogue has no positions.
         """
+        per_model, complete = self._predict_catalogue(
+            images, catalogue, batch_size=batch_size, progress=progress
+        )
+        return self._table(catalogue, per_model, complete)
+
+    def _predict_catalogue(self, images, catalogue, *, batch_size=256, progress=False):
+        """Probabilities of every model and completeness of each cutout of a catalogue.
+
+        The cutouts are cut in chunks of `_cut_chunk` objects and run in batches
+        of ``batch_size`` from the start of each chunk: a catalogue split on
+        multiples of `_cut_chunk` gives the same batches, hence the same numbers.
+        """
         if batch_size < 1:
             raise InputError(f"batch_size={batch_size} must be a positive integer")
         missing = [b for b in self.bands if b not in images]
@@ -291,9 +312,7 @@ class OnnxClassifier(Classifier):
         n = len(catalogue)
         per_model = np.empty((len(self._sessions), n), dtype=float)
         complete = np.empty(n, dtype=bool)
-        # Cutting checks every pixel of the images for validity once per call:
-        # cut in chunks of at least _CUT_CHUNK objects to amortise that.
-        chunk = max(batch_size, _CUT_CHUNK)
+        chunk = _cut_chunk(batch_size)
         starts = range(0, n, chunk)
         if progress:
             from tqdm.auto import tqdm
@@ -307,9 +326,11 @@ class OnnxClassifier(Classifier):
                 stack.data, bands=stack.meta["bands"], batch_size=batch_size
             )
             complete[start : start + len(stack.data)] = stack.meta["complete"]
-        return self._table(catalogue, per_model, complete)
+        return per_model, complete
 
-    def _table(self, catalogue, per_model, complete):
+    def _table(self, catalogue, per_model, complete, *, provider=None):
+        """The output table of `classify` (``provider`` where the models ran, if elsewhere)."""
+        provider = provider or self._provider
         out = QTable(catalogue, copy=True)
         mean = per_model.mean(axis=0)
         out["probability"] = mean
@@ -321,13 +342,16 @@ class OnnxClassifier(Classifier):
         out["bin"] = probability_bins(mean)
         out["selected"] = mean >= self._threshold
         out.meta["models"] = list(self._paths)
-        out.meta["provider"] = self._provider
+        out.meta["provider"] = provider
         out.meta["threshold"] = self._threshold
-        out.meta["classifier"] = repr(self)
+        out.meta["classifier"] = self._describe(provider)
         return out
 
-    def __repr__(self):
+    def _describe(self, provider):
         return (
             f"<OnnxClassifier {len(self._paths)} model(s) bands={list(self.bands)} "
-            f"size={self.cutout_size} provider={self._provider}>"
+            f"size={self.cutout_size} provider={provider}>"
         )
+
+    def __repr__(self):
+        return self._describe(self._provider)

@@ -54,3 +54,22 @@ def write_model(path, model):
 def reference_probability(x, *, weights=(0.02, -0.01, 0.005)):
     s = np.sum(np.asarray(x, float) * np.asarray(weights), axis=(1, 2, 3))
     return 1 / (1 + np.exp(-s))
+
+
+def batch_centred_model(*, size=16, bands=BANDS, weights=(0.02, -0.01, 0.005)):
+    """p = sigmoid(s - mean of s over the batch), s as in `band_weighted_model`.
+
+    Its probabilities depend on which cutouts share an inference batch: results
+    equal to a serial run's show that the batches were the same.
+    """
+    model = band_weighted_model(size=size, bands=bands, weights=weights)
+    graph = model.graph
+    graph.node[-1].CopyFrom(helper.make_node("ReduceMean", ["logit"], ["mean"], axes=[0]))
+    graph.node.extend(
+        [
+            helper.make_node("Sub", ["logit", "mean"], ["centred"]),
+            helper.make_node("Sigmoid", ["centred"], ["probability"]),
+        ]
+    )
+    onnx.checker.check_model(model)
+    return model

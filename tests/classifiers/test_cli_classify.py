@@ -72,3 +72,15 @@ def test_band_given_explicitly(inputs, tmp_path):
     args = ["classify", "--model", str(model), "--images", *images]
     args += ["--catalogue", str(catalogue), "-o", str(tmp_path / "y.ecsv")]
     assert main(args) == 0
+
+
+def test_workers_give_the_serial_table(inputs, tmp_path, capsys):
+    pytest.importorskip("dask")
+    paths, catalogue, model = inputs
+    args = ["classify", "--model", str(model), "--images", *paths, "--catalogue", str(catalogue)]
+    assert main([*args, "-o", str(tmp_path / "serial.ecsv")]) == 0
+    assert main([*args, "-o", str(tmp_path / "threads.ecsv"), "--workers", "2"]) == 0
+    serial = (tmp_path / "serial.ecsv").read_text()
+    assert (tmp_path / "threads.ecsv").read_text() == serial
+    assert main([*args, "-o", str(tmp_path / "none.ecsv"), "--workers", "0"]) == 2
+    assert "--workers 0" in capsys.readouterr().err

@@ -1,7 +1,10 @@
 """The whole search on a tiny mock cluster: every stage, then nothing to redo."""
 
 import json
+import shutil
+from pathlib import Path
 
+import numpy as np
 import pytest
 from astropy.table import QTable
 
@@ -104,3 +107,71 @@ def test_configuration_errors_come_before_any_work(tiny_run, tmp_path):
         load_pipeline_config(bad)
     assert main(["run", str(bad), "-o", str(tmp_path / "out")]) == 2
     assert not (tmp_path / "out").exists()
+
+
+def _h5_items(path):
+    """Every dataset's bytes and attribute of an HDF5 file, the creation time left out."""
+    import h5py
+
+    items = {}
+    with h5py.File(path) as handle:
+
+        def visit(name, obj):
+            for key, value in obj.attrs.items():
+                if key == "provenance":
+                    value = json.loads(value)
+                    value.pop("created")
+                items[f"{name}@{key}"] = value
+            if isinstance(obj, h5py.Dataset):
+                items[name] = obj[()].tobytes()
+
+        visit("/", handle)
+        handle.visititems(visit)
+    return items
+
+
+def test_a_dask_cluster_gives_the_serial_results(tiny_run, tmp_path):
+    """The same run on a LocalCluster of two workers: the same files.
+
+    The networks train outside Dask (and need not train to the same weights in
+    another process): the serial run's trained and exported models are copied,
+    so that the knowledge base, the classification by the same models, the
+    evaluation and the report are all made again, with the scheduler.
+    """
+    distributed = pytest.importorskip("distributed")
+    folder, config, _ = tiny_run
+    serial, out = folder / "run", tmp_path / "run"
+    for stage in ("train", "export"):
+        shutil.copytree(serial / stage, out / stage)
+    # worker threads in this process: FFTW's wisdom, and so the plans of the
+    # injections' convolutions, are those of the serial run
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
+    ) as cluster:
+        report = run_pipeline(config, out=out, scheduler=cluster.scheduler_address)
+        ran = set(cluster.scheduler.task_prefixes)
+    # task prefixes: the task functions without their leading underscore
+    assert {"plan_cluster", "run_batch", "classify_chunk"} <= ran
+    status = {entry["stage"]: entry["status"] for entry in report}
+    assert status == {
+        "kb": "ran",
+        "train": "up to date",
+        "export": "up to date",
+        "classify": "ran",
+        "evaluate": "ran",
+        "report": "ran",
+    }
+    assert _h5_items(out / "kb" / "kb.h5") == _h5_items(serial / "kb" / "kb.h5")
+    table = QTable.read(out / "classify" / "candidates.ecsv")
+    reference = QTable.read(serial / "classify" / "candidates.ecsv")
+    assert table.colnames == reference.colnames
+    for name in reference.colnames:
+        assert np.array_equal(table[name], reference[name]), name
+    models = [Path(m).relative_to(out) for m in table.meta.pop("models")]
+    assert models == [Path(m).relative_to(serial) for m in reference.meta.pop("models")]
+    assert table.meta == reference.meta
+    evaluated = sorted(p.name for p in (serial / "evaluate").glob("*.ecsv"))
+    assert "metrics.ecsv" in evaluated
+    for name in evaluated:
+        assert (out / "evaluate" / name).read_bytes() == (serial / "evaluate" / name).read_bytes()
+    assert (out / "report" / "report.html").is_file()
