@@ -3,9 +3,12 @@
 `StampConvolver` pads a stamp with zeros, multiplies its real FFT by the PSF's
 precomputed spectrum and transforms back, giving the linear convolution cut to
 the stamp's size (``mode="same"`` of `scipy.signal.convolve`). The transforms run
-through pyFFTW plans made once per convolver (FFTW keeps its wisdom in the
-process, so a second convolver of the same shape plans at once), or through
-`scipy.fft` when pyFFTW is not installed or cannot plan.
+through pyFFTW plans made once per convolver, or through `scipy.fft` when pyFFTW
+is not installed or cannot plan. Plans are made with ``FFTW_ESTIMATE`` by
+default: ``FFTW_MEASURE`` chooses its algorithm by timing, so two processes may
+choose differently and differ in the last bit, which would break the
+reproducibility of knowledge bases built by several worker processes; for the
+stamp sizes of an injection (150 x 150 transforms) it is no faster.
 
 `MultiBandConvolver` holds one convolver per band, for stamps of several bands
 that share a shape but not a PSF.
@@ -21,17 +24,9 @@ from astropy.nddata import NDData
 
 from ..exceptions import InputError
 
-__all__ = ["StampConvolver", "MultiBandConvolver", "MEASURE_MAX_PIXELS"]
+__all__ = ["StampConvolver", "MultiBandConvolver"]
 
 log = logging.getLogger("ggsltools")
-
-MEASURE_MAX_PIXELS = 512 * 512
-"""Padded sizes up to this many pixels are planned with ``FFTW_MEASURE``.
-
-Measuring finds faster plans for the small stamps convolved by the thousand; for
-larger arrays, convolved a few times, ``FFTW_ESTIMATE`` plans at once.
-"""
-
 
 def _padded_shape(shape, kernel_shape):
     """Smallest fast transform shape for a 'same' linear convolution of ``shape``.
@@ -82,8 +77,10 @@ class StampConvolver:
         ``"auto"`` uses pyFFTW when it is installed and plans, `scipy.fft`
         otherwise; ``"pyfftw"`` fails when pyFFTW cannot be used.
     planner_effort : str, optional
-        FFTW planner flag, e.g. ``"FFTW_MEASURE"``; by default ``FFTW_MEASURE``
-        up to `MEASURE_MAX_PIXELS` padded pixels and ``FFTW_ESTIMATE`` above.
+        FFTW planner flag. ``"FFTW_ESTIMATE"`` (default) gives the same plan, and
+        so the same numbers to the last bit, in every process; ``"FFTW_MEASURE"``
+        times candidate algorithms (its choice may change from one process to
+        the next) and can be faster for large arrays.
     padded_shape : tuple of int, optional
         Shape of the transforms; by default the smallest fast one that holds the
         linear convolution (a larger one gives the same result).
@@ -116,7 +113,7 @@ class StampConvolver:
         threads=1,
         dtype=np.float32,
         backend="auto",
-        planner_effort=None,
+        planner_effort="FFTW_ESTIMATE",
         padded_shape=None,
         name=None,
     ):
@@ -170,9 +167,6 @@ class StampConvolver:
                 raise
             log.info("pyfftw is not installed: convolving with scipy.fft")
             return
-        if planner_effort is None:
-            n_pixels = self.padded_shape[0] * self.padded_shape[1]
-            planner_effort = "FFTW_MEASURE" if n_pixels <= MEASURE_MAX_PIXELS else "FFTW_ESTIMATE"
         start = time.perf_counter()
         try:
             real = pyfftw.empty_aligned(self.padded_shape, dtype=self.dtype)

@@ -269,6 +269,19 @@ def test_local_threads_do_not_change_the_result(inputs, built, tmp_path):
     _assert_same_kb(reference, tmp_path / "threads.h5")
 
 
+def test_another_process_builds_the_same_file(inputs, built, tmp_path):
+    """No state of the process (FFT plans, caches) changes a single bit."""
+    import subprocess
+    import sys
+
+    _root, config = inputs
+    reference, _ = built
+    out = tmp_path / "other.h5"
+    code = "import sys; from ggsltools.kb.build import build_kb; build_kb(sys.argv[1], sys.argv[2])"
+    subprocess.run([sys.executable, "-c", code, str(config), str(out)], check=True)
+    _assert_same_kb(reference, out)
+
+
 def test_negatives_are_the_merged_tables_non_ggsl_class(mock_clusters, tmp_path):
     """A table written by merge_inspections gives exactly its non-GGSL negatives."""
     from ggsltools.inspection.records import merge_inspections

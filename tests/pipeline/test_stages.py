@@ -143,8 +143,8 @@ def test_a_dask_cluster_gives_the_serial_results(tiny_run, tmp_path):
     serial, out = folder / "run", tmp_path / "run"
     for stage in ("train", "export"):
         shutil.copytree(serial / stage, out / stage)
-    # worker threads in this process: FFTW's wisdom, and so the plans of the
-    # injections' convolutions, are those of the serial run
+    # worker threads (a process cluster gives the same results, tests/kb checks a
+    # build in another process, but takes seconds to start)
     with distributed.LocalCluster(
         n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
     ) as cluster:
