@@ -28,6 +28,7 @@ __all__ = ["StampConvolver", "MultiBandConvolver"]
 
 log = logging.getLogger("ggsltools")
 
+
 def _padded_shape(shape, kernel_shape):
     """Smallest fast transform shape for a 'same' linear convolution of ``shape``.
 

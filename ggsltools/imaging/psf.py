@@ -105,8 +105,8 @@ def check_psf(psf, *, name=None, centred=True):
     if abs(xc - centre) > 0.5 or abs(yc - centre) > 0.5:
         raise InputError(
             f"PSF {name}: centroid ({xc:.2f}, {yc:.2f}) is more than 0.5 pixel from "
-            f"the central pixel ({centre:g}, {centre:g}); recentre it (resample_psf(recentre=True), "
-                "or psf_recentre = true in a cluster's configuration)"
+            f"the central pixel ({centre:g}, {centre:g}); recentre it "
+            "(resample_psf(recentre=True), or psf_recentre = true in a cluster's configuration)"
         )
     return psf
 
