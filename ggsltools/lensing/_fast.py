@@ -1,16 +1,18 @@
-"""Compiled summation of dPIE deflections, used when numba is installed.
+"""Compiled kernels of the lens-model sums, used when numba is installed.
 
 `dpie_sum_deflection` (threaded) and `dpie_sum_deflection_serial` (one thread,
-for small sums, where starting threads costs more than the sum) are None without
-numba; callers then use the numpy functions of `ggsltools.lensing.profiles`, which
-compute the same formulas.
+for small sums, where starting threads costs more than the sum) add dPIE
+deflections; `bspline3_at` evaluates cubic B-splines (the interpolation of
+`ggsltools.lensing.lenstool.NearFarSum`). All are None without numba; callers then
+use the numpy functions of `ggsltools.lensing.profiles` and
+`scipy.ndimage.map_coordinates`, which compute the same values.
 """
 
 import math
 
 import numpy as np
 
-__all__ = ["dpie_sum_deflection", "dpie_sum_deflection_serial"]
+__all__ = ["dpie_sum_deflection", "dpie_sum_deflection_serial", "bspline3_at"]
 
 try:
     import numba
@@ -93,8 +95,49 @@ def _dpie_sum(x, y, params, weights, out):
         out[1, j] += ay
 
 
+def _bspline3(coefficients, rows, cols, out):
+    """Cubic B-spline values of every component at (row, col) node coordinates.
+
+    ``coefficients`` (ncomp, ny, nx) are spline coefficients
+    (`scipy.ndimage.spline_filter`); the positions must lie at least one node
+    inside the first and two inside the last node along each axis, as they do in
+    `NearFarSum` blocks. The same sums as `scipy.ndimage.map_coordinates` with
+    ``order=3``, for all the components at once.
+    """
+    ncomp, ny, nx = coefficients.shape
+    wr = np.empty(4)
+    wc = np.empty(4)
+    for j in range(rows.size):
+        r = rows[j]
+        c = cols[j]
+        i0 = min(max(int(math.floor(r)), 1), ny - 3)
+        k0 = min(max(int(math.floor(c)), 1), nx - 3)
+        t = r - i0
+        u = c - k0
+        wr[0] = (1.0 - t) ** 3 / 6.0
+        wr[1] = (3.0 * t * t * t - 6.0 * t * t + 4.0) / 6.0
+        wr[2] = (-3.0 * t * t * t + 3.0 * t * t + 3.0 * t + 1.0) / 6.0
+        wr[3] = t * t * t / 6.0
+        wc[0] = (1.0 - u) ** 3 / 6.0
+        wc[1] = (3.0 * u * u * u - 6.0 * u * u + 4.0) / 6.0
+        wc[2] = (-3.0 * u * u * u + 3.0 * u * u + 3.0 * u + 1.0) / 6.0
+        wc[3] = u * u * u / 6.0
+        for k in range(ncomp):
+            acc = 0.0
+            for a in range(4):
+                row = i0 - 1 + a
+                acc += wr[a] * (
+                    wc[0] * coefficients[k, row, k0 - 1]
+                    + wc[1] * coefficients[k, row, k0]
+                    + wc[2] * coefficients[k, row, k0 + 1]
+                    + wc[3] * coefficients[k, row, k0 + 2]
+                )
+            out[k, j] = acc
+
+
 if numba is not None:
     dpie_sum_deflection = numba.njit(parallel=True, cache=True, fastmath=True)(_dpie_sum)
     dpie_sum_deflection_serial = numba.njit(cache=True, fastmath=True)(_dpie_sum)
+    bspline3_at = numba.njit(cache=True)(_bspline3)
 else:
-    dpie_sum_deflection = dpie_sum_deflection_serial = None
+    dpie_sum_deflection = dpie_sum_deflection_serial = bspline3_at = None

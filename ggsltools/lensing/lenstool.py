@@ -26,7 +26,7 @@ import numpy as np
 from astropy.coordinates import SkyCoord
 from astropy.cosmology import LambdaCDM, w0waCDM, wCDM
 from astropy.table import QTable
-from scipy.ndimage import map_coordinates, spline_filter
+from scipy.ndimage import map_coordinates, spline_filter1d
 
 from ..cosmology import angular_diameter_distance_between
 from ..exceptions import ModelFormatError, ModelFormatWarning
@@ -1087,11 +1087,20 @@ class NearFarSum:
             nodes_y = (j0 + np.arange(j1 - j0 + 1)) * h
             xx, yy = np.meshgrid(nodes_x, nodes_y)
             block = block - self._exact(kind, exclude, xx, yy, weights)
-        coords = [y.ravel() / h - j0, x.ravel() / h - i0]
+        rows = y.ravel() / h - j0
+        cols = x.ravel() / h - i0
+        coefficients = spline_filter1d(block, order=3, axis=1, mode="mirror")
+        coefficients = spline_filter1d(coefficients, order=3, axis=2, mode="mirror")
         out = np.empty((block.shape[0], x.size))
-        for k, component in enumerate(block):
-            coefficients = spline_filter(component, order=3, mode="mirror")
-            out[k] = map_coordinates(coefficients, coords, order=3, prefilter=False, mode="mirror")
+        if _use_compiled():
+            from ._fast import bspline3_at
+
+            bspline3_at(coefficients, rows, cols, out)
+        else:
+            for k, component in enumerate(coefficients):
+                out[k] = map_coordinates(
+                    component, [rows, cols], order=3, prefilter=False, mode="mirror"
+                )
         return out.reshape((block.shape[0],) + x.shape)
 
     def _level(self, n_points):
@@ -1132,7 +1141,7 @@ class NearFarSum:
         weights = np.asarray(weights, dtype=float)
         ncomp = 2 if kind == "d" else 3
         out = np.zeros((ncomp,) + x.shape)
-        if x.size == 0:
+        if x.size == 0 or not self.params:
             return out
         # With one factor for all the potentials (one lens plane), the lattices
         # are built for unit weights and reused for every source redshift.
@@ -1154,16 +1163,26 @@ class NearFarSum:
         starts = np.flatnonzero(np.diff(sorted_keys, prepend=sorted_keys[0] - 1))
         del sorted_keys
         bounds = zip(starts, np.append(starts[1:], order.size))
-        if progress:
-            from tqdm.auto import tqdm
-
-            bounds = tqdm(list(bounds), desc="lens model", unit="cell", leave=False)
         sparse = flat_x.size < _SPARSE_POSITIONS
+        cells = []
         for start, stop in bounds:
             index = order[start:stop]
             xs, ys = flat_x[index], flat_y[index]
             level = self._level(xs.size) if sparse else 0
             near = self._near(xs.min(), xs.max(), ys.min(), ys.max(), self.radii[level])
+            cells.append((index, level, near))
+        # A few positions spread over many cells (the vertices of many lines)
+        # would sum more potentials, one small array at a time, than one exact
+        # pass over all of them.
+        if sparse and sum(near.size for _, _, near in cells) >= len(self.params):
+            out[...] = _sum_params(kind, self.params, x, y, weights, self.chunk)
+            cells = []
+        if progress:
+            from tqdm.auto import tqdm
+
+            cells = tqdm(cells, desc="lens model", unit="cell", leave=False)
+        for index, level, near in cells:
+            xs, ys = flat_x[index], flat_y[index]
             flat_out[:, index] = self._exact(kind, near, xs, ys, weights) + self._interpolate(
                 kind, level, xs, ys, near, weights, key
             )
