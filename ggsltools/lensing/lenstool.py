@@ -975,7 +975,11 @@ class NearFarSum:
     from a lattice `_LEVEL_RATIO` times coarser, with a near radius
     ``_LEVEL_RATIO^0.9`` times larger, and so on for ``levels`` lattices; the
     coarsest sums every potential. Cells with few positions (the vertices of a
-    line) start from a coarser lattice. Lattices are anchored on the frame
+    line) start from a coarser lattice, and a set of fewer than
+    32768 positions spread over so many cells that they would sum
+    more potentials exactly than the model has is summed exactly instead. The
+    interpolation runs in a compiled kernel when numba is installed
+    (``ggsltools.lensing._fast``). Lattices are anchored on the frame
     origin and cached by tiles (for unit weights when all the weights are equal,
     i.e. for every source redshift of a single lens plane), so that later
     evaluations (other windows, grids or source redshifts) reuse them.
@@ -992,7 +996,8 @@ class NearFarSum:
     Parameters
     ----------
     potentials : `~astropy.table.QTable`
-        A potentials table of a `LensToolModel`.
+        A potentials table of a `LensToolModel` (or the ``potentials`` of an
+        `~ggsltools.plugins.lenstool.AnalyticLensModel`).
     spacing : float, optional
         Spacing of the finest lattice, in arcsec.
     near_radius : float, optional
