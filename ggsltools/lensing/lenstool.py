@@ -878,20 +878,22 @@ def _sum_params(kind, params, x, y, weights, chunk):
     flat_x = x.reshape(-1)
     flat_y = y.reshape(-1)
     flat_out = out.reshape(ncomp, -1)
-    dpie = [i for i, p in enumerate(params) if p[0] == 81 and weights[i] != 0]
-    others = [i for i, p in enumerate(params) if p[0] != 81 and weights[i] != 0]
-    fast = None
-    if kind == "d" and _use_compiled():
+    compiled = _COMPILED_PROFILES[kind]
+    fast_ones = [i for i, p in enumerate(params) if p[0] in compiled and weights[i] != 0]
+    others = [i for i, p in enumerate(params) if p[0] not in compiled and weights[i] != 0]
+    todo = fast_ones + others
+    if fast_ones and flat_x.size and _use_compiled():
         from . import _fast
 
-        threaded = flat_x.size * len(dpie) >= _THREADED_WORK
-        fast = _fast.dpie_sum_deflection if threaded else _fast.dpie_sum_deflection_serial
-    if fast is not None and dpie and flat_x.size:
-        arr = np.array([params[i] for i in dpie], dtype=float)
-        fast(flat_x, flat_y, arr, weights[dpie], flat_out)
+        threaded = flat_x.size * len(fast_ones) >= _THREADED_WORK
+        if kind == "d":
+            fast = _fast.dpie_sum_deflection if threaded else _fast.dpie_sum_deflection_serial
+            arr = np.array([params[i] for i in fast_ones], dtype=float)
+            fast(flat_x, flat_y, arr, weights[fast_ones], flat_out)
+        else:
+            fast = _fast.isothermal_sum_hessian if threaded else _fast.isothermal_sum_hessian_serial
+            fast(flat_x, flat_y, _isothermal_rows(params, fast_ones, weights), flat_out)
         todo = others
-    else:
-        todo = dpie + others
     for start in range(0, flat_x.size, chunk):
         sl = slice(start, start + chunk)
         xs, ys = flat_x[sl], flat_y[sl]
@@ -899,6 +901,36 @@ def _sum_params(kind, params, x, y, weights, chunk):
         for i in todo:
             acc += weights[i] * _one(kind, params[i], xs, ys)
     return out
+
+
+#: Profiles the compiled kernels of ``_fast`` sum, for deflections and second derivatives.
+_COMPILED_PROFILES = {"d": (81,), "h": (81, 8, 1, -1)}
+
+
+def _isothermal_rows(params, indices, weights):
+    """The rows `ggsltools.lensing._fast.isothermal_sum_hessian` takes.
+
+    The strengths, branches (elliptical or circular) and centre values are those
+    `_one` passes to `ggsltools.lensing.profiles`.
+    """
+    rows = []
+    for i in indices:
+        prof, x0, y0, _, eps, theta, rc, rcut, b0 = params[i]
+        w = weights[i]
+        if prof == 81:
+            a, s = rc, rcut
+            scale = w * b0 * s / (s - a)
+            elliptical = eps > profiles.CIRCULAR_EPS_MAX
+            centre = w * profiles._dpie_mean_kappa_centre(b0, a, s)
+        else:
+            a, s = (rc if prof == 8 else 0.0), math.inf
+            scale = w * b0
+            elliptical = eps > 0
+            centre = w * b0 * profiles._circular_q(profiles.CENTRE_RADIUS**2, a)
+        rows.append(
+            (x0, y0, math.cos(theta), math.sin(theta), a, s, scale, eps, float(elliptical), centre)
+        )
+    return np.array(rows, dtype=float)
 
 
 #: Positions x potentials from which the compiled sum runs on several threads.
