@@ -1,20 +1,29 @@
 """Benchmark: critical lines, caustics and Einstein radii on a 2048 x 2048 map.
 
-The lens is an analytic cluster: a cored isothermal halo and 100 singular
-isothermal members. The script times
+The lens is an analytic cluster: a dPIE halo (b0 = 25", core 2", cut 300") and 100
+singular isothermal members, on one 2048 x 2048 grid at 0.06"/px. Three runs
+produce lines, caustics and Einstein radii, interleaved and repeated (best of
+``REPEAT``):
 
-- the Hessian of the potential on the grid (the model's cost, reported apart);
-- the line finder alone given that Hessian (contours, Newton refinement,
-  caustics, areas, Einstein radii), with and without refinement, and
-  `ggsltools.lensing.critical.critical_lines` given that Hessian (adding the
-  pixel coordinates, the table and the classification);
+- ours end to end: a new `~ggsltools.plugins.lenstool.AnalyticLensModel` (no
+  cached lattices) and `~ggsltools.lensing.critical.critical_lines` (second
+  derivatives on the grid by the near/far split, contours, two Newton steps,
+  caustics, areas, Einstein radii, classification);
+- the same with a finest lattice of 0.2" instead of 0.1" (``spacing=0.2``: second
+  derivatives within 1.1e-6 of the exact sums instead of 1.4e-7);
+- ours from deflection maps: the same, from a
+  `~ggsltools.plugins.deflection_maps.DeflectionMapModel` of the model's
+  deflection on the grid's nodes (what users have: LensTool ``dpl`` maps, two
+  nodes wider than the grid on every side); the maps are made beforehand, not
+  timed;
 - lenstronomy's ``LensModelExtensions.critical_curve_caustics`` on the same
-  model and grid, when lenstronomy is installed, end to end (it computes its own
-  magnification map) and stage by stage (the map, then its contouring of 1/mu
-  with scikit-image and the ray shooting of the vertices);
+  model (``PJAFFE`` halo, ``SIS`` members) and the same grid: the analytic
+  magnification of every profile at every pixel, ``skimage.measure.find_contours``
+  of 1/mu and ray shooting of the vertices.
 
-and prints the figures, their ratios and how well the Einstein radii of the two
-agree. Run it as ``python benchmarks/bench_critical.py``.
+It also times the line finder alone given the second derivatives, prints the
+ratios and how well the Einstein radii of the closed lines agree. Run it as
+``python benchmarks/bench_critical.py``.
 """
 
 import time
@@ -24,64 +33,19 @@ import numpy as np
 from _summary import summary
 from astropy.coordinates import SkyCoord
 
-from ggsltools.interfaces import LensModel
 from ggsltools.lensing.critical import KINDS, _lines_from_hessian, critical_lines
-from ggsltools.lensing.maps import grid_coordinates, tangent_plane_grid
+from ggsltools.lensing.lenstool import lenstool_b0
+from ggsltools.lensing.maps import grid_coordinates
+from ggsltools.plugins.deflection_maps import DeflectionMapModel, lenstool_grid_wcs
+from ggsltools.plugins.lenstool import AnalyticLensModel
 
 N_PIX = 2048
 SCALE = 0.06
 N_MEMBERS = 100
-HALO_B, HALO_RC = 25.0, 2.0
+HALO_B0, HALO_CORE, HALO_CUT = 25.0, 2.0, 300.0
 Z_LENS, Z_SOURCE = 0.4, 2.0
-
-
-class Cluster(LensModel):
-    """Cored isothermal halo plus SIS members, strengths fixed at Z_SOURCE.
-
-    ``hessian_grid_arcsec`` returns a Hessian computed beforehand when one is
-    stored, so that the line finder can be timed without the model.
-    """
-
-    def __init__(self, members):
-        super().__init__(z_lens=Z_LENS, center=SkyCoord(3.586 * u.deg, -30.4 * u.deg))
-        self.members = members
-        self.cached = None
-
-    def _components(self):
-        yield 0.0, 0.0, HALO_B, HALO_RC
-        for x0, y0, b in self.members:
-            yield x0, y0, b, 0.0
-
-    def deflection_arcsec(self, x, y, *, z_source):
-        ax = np.zeros(np.shape(x))
-        ay = np.zeros(np.shape(x))
-        with np.errstate(divide="ignore", invalid="ignore"):
-            for x0, y0, b, rc in self._components():
-                dx, dy = x - x0, y - y0
-                r = np.hypot(dx, dy)
-                f = b * (np.hypot(r, rc) - rc) / r
-                ax += f * dx / r
-                ay += f * dy / r
-        return np.stack([ax, ay])
-
-    def hessian_arcsec(self, x, y, *, z_source, step=None):
-        out = np.zeros((3,) + np.shape(x))
-        with np.errstate(divide="ignore", invalid="ignore"):
-            for x0, y0, b, rc in self._components():
-                dx, dy = x - x0, y - y0
-                r2 = dx * dx + dy * dy
-                s = np.sqrt(r2 + rc * rc)
-                a = b * (s - rc) / r2
-                c = (b * rc * (s - rc) / (s * r2) - a) / r2
-                out[0] += a + c * dx * dx
-                out[1] += c * dx * dy
-                out[2] += a + c * dy * dy
-        return out
-
-    def hessian_grid_arcsec(self, x, y, *, z_source):
-        if self.cached is not None:
-            return self.cached
-        return self.hessian_arcsec(x, y, z_source=z_source)
+CENTER = SkyCoord(3.586 * u.deg, -30.4 * u.deg)
+REPEAT = 2
 
 
 def make_members(rng):
@@ -91,61 +55,44 @@ def make_members(rng):
     return list(zip(radius * np.cos(angle), radius * np.sin(angle), b))
 
 
-def best_of(repeat, function):
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        result = function()
-        times.append(time.perf_counter() - start)
-    return min(times), result
+def components(members):
+    halo = {
+        "kind": "dpie",
+        "v_disp": float(np.sqrt(HALO_B0 / lenstool_b0(1.0))),
+        "r_core": HALO_CORE * u.arcsec,
+        "r_cut": HALO_CUT * u.arcsec,
+    }
+    return [halo] + [
+        {"kind": "sis", "x": x0 * u.arcsec, "y": y0 * u.arcsec, "theta_e": b * u.arcsec}
+        for x0, y0, b in members
+    ]
 
 
-def lenstronomy_run(members, x_center, y_center):
+def lenstronomy_run(members, ratio):
+    """critical_curve_caustics on the same lens, strengths scaled to Z_SOURCE."""
     from lenstronomy.LensModel.lens_model import LensModel as LenstronomyModel
     from lenstronomy.LensModel.lens_model_extensions import LensModelExtensions
 
-    models = ["NIE"] + ["SIS"] * len(members)
+    # PJAFFE: kappa = sigma0 Ra Rs / (Rs - Ra) (1/sqrt(Ra^2 + R^2) - 1/sqrt(Rs^2 + R^2)),
+    # the dPIE of b0 = 2 sigma0 Ra.
     kwargs = [
         {
-            "theta_E": HALO_B,
-            "e1": 0.0,
-            "e2": 0.0,
-            "s_scale": HALO_RC,
+            "sigma0": ratio * HALO_B0 / (2 * HALO_CORE),
+            "Ra": HALO_CORE,
+            "Rs": HALO_CUT,
             "center_x": 0.0,
             "center_y": 0.0,
         }
     ]
-    kwargs += [{"theta_E": b, "center_x": x0, "center_y": y0} for x0, y0, b in members]
-    lens_model = LenstronomyModel(models)
-    extensions = LensModelExtensions(lens_model)
+    kwargs += [{"theta_E": ratio * b, "center_x": x0, "center_y": y0} for x0, y0, b in members]
+    extensions = LensModelExtensions(LenstronomyModel(["PJAFFE"] + ["SIS"] * len(members)))
 
     def run():
         return extensions.critical_curve_caustics(
-            kwargs,
-            compute_window=N_PIX * SCALE,
-            grid_scale=SCALE,
-            center_x=x_center,
-            center_y=y_center,
+            kwargs, compute_window=N_PIX * SCALE, grid_scale=SCALE, center_x=0.0, center_y=0.0
         )
 
-    def contour_stage(inverse_magnification, x, y):
-        """The steps critical_curve_caustics takes once it has the map."""
-        from skimage.measure import find_contours
-
-        paths = find_contours(inverse_magnification, 0.0)
-        for path in paths:
-            rows, cols = path[:, 0], path[:, 1]
-            lens_model.ray_shooting(
-                np.interp(cols, np.arange(x.shape[1]), x[0]),
-                np.interp(rows, np.arange(x.shape[0]), y[:, 0]),
-                kwargs,
-            )
-        return paths
-
-    def magnification(x, y):
-        return lens_model.magnification(x, y, kwargs)
-
-    return run, magnification, contour_stage
+    return run
 
 
 def closed_theta(xs, ys):
@@ -158,85 +105,128 @@ def closed_theta(xs, ys):
     return np.sort(out)
 
 
+def matched(ours, theirs):
+    """|d theta_E| / theta_E of each of ours to the nearest of theirs."""
+    if not len(theirs) or not len(ours):
+        return np.array([np.nan])
+    return np.array([np.min(np.abs(theirs - t)) / t for t in ours])
+
+
+#: Lines smaller than two pixels (the loops of singular members) are not compared.
+RESOLVED = 2 * SCALE
+
+
 def main():
     rng = np.random.default_rng(20230801)
-    model = Cluster(make_members(rng))
-    grid = tangent_plane_grid(
-        model.center, size=N_PIX * SCALE * u.arcsec, pixel_scale=SCALE * u.arcsec
+    members = make_members(rng)
+    specs = components(members)
+    # LensTool's grid: nodes at (i - (N - 1)/2) SCALE in its relative frame, the
+    # nodes of lenstronomy's grid too.
+    half = (N_PIX - 1) / 2 * SCALE
+    wcs = lenstool_grid_wcs(
+        CENTER, shape=(N_PIX, N_PIX), xmin=-half, xmax=half, ymin=-half, ymax=half
     )
+    grid = (wcs, (N_PIX, N_PIX))
+    model = AnalyticLensModel(specs, z_lens=Z_LENS, center=CENTER)
+    ratio = model.distance_ratio(Z_SOURCE)
     print(f'grid {N_PIX} x {N_PIX} at {SCALE}"/px, {N_MEMBERS} members + halo')
 
-    t_coords, (x, y) = best_of(3, lambda: grid_coordinates(model, grid))
-    t_hessian, hessian = best_of(1, lambda: model.hessian_arcsec(x, y, z_source=Z_SOURCE))
-    print(f"pixel -> model coordinates : {t_coords:8.3f} s")
-    print(f"Hessian of the model       : {t_hessian:8.3f} s")
-
-    stage = {}
-    for refine in (0, 2):
-        # The line finder alone, from the Hessian: contours, refinement, caustics,
-        # areas and Einstein radii.
-        stage[refine], _ = best_of(
-            5,
-            lambda steps=refine: _lines_from_hessian(
-                model, grid, hessian, z_source=Z_SOURCE, kinds=tuple(KINDS), refine=steps
-            ),
-        )
-    model.cached = hessian
-    t_public, lines = best_of(3, lambda: critical_lines(model, grid, z_source=Z_SOURCE))
-    model.cached = None
-    closed = lines[lines["closed"]]
-    print(f"lines from the Hessian     : {stage[0]:8.3f} s (refine=0), {stage[2]:.3f} s (refine=2)")
-    print(
-        f"critical_lines, Hessian given: {t_public:6.3f} s (coordinates, lines, table, "
-        f"classification): {len(lines)} lines, {len(closed)} closed, "
-        f"{int(np.sum(lines['classification'] == 'secondary'))} secondary, "
-        f"{int(np.sum(lines['n_vertices']))} vertices"
+    # What users have: deflection maps of the model, LensTool dpl maps on the same
+    # nodes, two nodes wider on every side (the TAN pixels of the corners of the
+    # grid lie up to 0.01" beyond the relative-frame nodes).
+    wide = half + 2 * SCALE
+    map_wcs = lenstool_grid_wcs(
+        CENTER, shape=(N_PIX + 4, N_PIX + 4), xmin=-wide, xmax=wide, ymin=-wide, ymax=wide
     )
-    total = t_hessian + t_public
-    print(f"ours, end to end (refine=2): {total:8.3f} s")
+    axis = np.linspace(-wide, wide, N_PIX + 4)
+    xn, yn = np.meshgrid(axis, axis)
+    alpha = model.deflection_grid_arcsec(xn, yn, z_source=Z_SOURCE)
 
-    try:
-        run, magnification, contour_stage = lenstronomy_run(
-            model.members, *_lenstronomy_centre(x, y)
+    def ours():
+        fresh = AnalyticLensModel(specs, z_lens=Z_LENS, center=CENTER)
+        return critical_lines(fresh, grid, z_source=Z_SOURCE)
+
+    def ours_maps():
+        maps = DeflectionMapModel(
+            alpha[0], alpha[1], map_wcs, z_lens=Z_LENS, normalisation_z_source=Z_SOURCE
         )
+        return critical_lines(maps, grid, z_source=Z_SOURCE)
+
+    def ours_coarse():
+        fresh = AnalyticLensModel(specs, z_lens=Z_LENS, center=CENTER, spacing=0.2)
+        return critical_lines(fresh, grid, z_source=Z_SOURCE)
+
+    runs = {
+        "ours end to end": ours,
+        'ours end to end, lattice 0.2"': ours_coarse,
+        "ours from deflection maps": ours_maps,
+    }
+    try:
+        runs["lenstronomy critical_curve_caustics"] = lenstronomy_run(members, ratio)
     except ImportError:
         print("lenstronomy is not installed: no comparison")
-        return
-    t_lenstronomy, result = best_of(1, run)
-    # Its stages apart, on a regular grid like ours: the magnification map, then
-    # find_contours on 1/mu and ray shooting of the vertices.
-    xs = x.mean(axis=0)
-    ys = y.mean(axis=1)
-    xg, yg = np.meshgrid(xs, ys)
-    t_magnification, mu = best_of(1, lambda: magnification(xg, yg))
-    inverse = 1.0 / mu
-    t_contours, _ = best_of(3, lambda: contour_stage(inverse, xg, yg))
+    times = {name: [] for name in runs}
+    results = {}
+    for _ in range(REPEAT):
+        for name, function in runs.items():
+            start = time.perf_counter()
+            results[name] = function()
+            times[name].append(time.perf_counter() - start)
+    best = {name: min(values) for name, values in times.items()}
+    for name, values in times.items():
+        print(f"{name:<38}{best[name]:8.2f} s (runs: {', '.join(f'{v:.2f}' for v in values)})")
+
+    # The line finder alone, given the second derivatives on the grid.
+    x, y = grid_coordinates(model, grid)
+    hessian = model.hessian_grid_arcsec(x, y, z_source=Z_SOURCE)
+    stage = []
+    for _ in range(3):
+        start = time.perf_counter()
+        _lines_from_hessian(model, wcs, hessian, z_source=Z_SOURCE, kinds=tuple(KINDS), refine=2)
+        stage.append(time.perf_counter() - start)
+    print(f"{'lines from given second derivatives':<38}{min(stage):8.2f} s")
+
+    lines = results["ours end to end"]
+    closed = lines[lines["closed"]]
     print(
-        f"lenstronomy critical_curve_caustics: {t_lenstronomy:8.3f} s "
-        f"({len(result[0])} contours); its stages: magnification map "
-        f"{t_magnification:.3f} s, contours + ray shooting {t_contours:.3f} s"
+        f"ours: {len(lines)} lines, {len(closed)} closed, "
+        f"{int(np.sum(lines['classification'] == 'secondary'))} secondary"
     )
-    print(f"ratio lenstronomy / ours, end to end               : {t_lenstronomy / total:7.1f}")
-    print(f"ratio lenstronomy / ours, lines from a given Hessian: {t_contours / stage[2]:7.1f}")
-    summary(
-        "critical lines",
-        f"2048^2, 100 members: lenstronomy / ours {t_lenstronomy / total:.1f}x end to end, "
-        f"{t_contours / stage[2]:.1f}x from a given Hessian ({stage[2]:.2f} s)",
-    )
-
-    ours = np.sort(lines["theta_e"][lines["closed"]].to_value(u.arcsec))
-    theirs = closed_theta(result[0], result[1])
-    matched = [np.min(np.abs(theirs - t)) / t for t in ours] if len(theirs) else []
+    theta = np.sort(closed["theta_e"].to_value(u.arcsec))
+    theta = theta[theta >= RESOLVED]
+    from_maps = results["ours from deflection maps"]
+    theta_maps = np.sort(from_maps["theta_e"][from_maps["closed"]].to_value(u.arcsec))
+    theta_maps = theta_maps[theta_maps >= RESOLVED]
+    d = matched(theta_maps, theta)
     print(
-        f"closed lines: ours {len(ours)}, lenstronomy {len(theirs)}; "
-        f"median |d theta_E| / theta_E to the nearest of theirs: "
-        f"{np.median(matched):.2e}"
+        f'closed lines with theta_E >= {RESOLVED:.2f}": analytic {len(theta)}, from the maps '
+        f"{len(theta_maps)}; median (max) |d theta_E| / theta_E to the nearest analytic one: "
+        f"{np.median(d):.1e} ({np.max(d):.1e})"
     )
-
-
-def _lenstronomy_centre(x, y):
-    """Centre of our grid in the model frame, so that both grids coincide."""
-    return float(x.mean()), float(y.mean())
+    name = "lenstronomy critical_curve_caustics"
+    if name in results:
+        theirs = closed_theta(results[name][0], results[name][1])
+        theirs = theirs[theirs >= RESOLVED]
+        d = matched(theta, theirs)
+        print(
+            f"lenstronomy: {len(results[name][0])} contours, {len(theirs)} closed with "
+            f'theta_E >= {RESOLVED:.2f}"; median (max) |d theta_E| / theta_E of ours to the '
+            f"nearest of theirs: {np.median(d):.1e} ({np.max(d):.1e})"
+        )
+        end = best[name] / best["ours end to end"]
+        maps = best[name] / best["ours from deflection maps"]
+        coarse = best[name] / best['ours end to end, lattice 0.2"']
+        print(f"ratio lenstronomy / ours, end to end          : {end:7.1f}")
+        print(f'ratio lenstronomy / ours, end to end, 0.2"    : {coarse:7.1f}')
+        print(f"ratio lenstronomy / ours from deflection maps : {maps:7.1f}")
+        summary(
+            "critical lines",
+            f"2048^2, 100 members: ours {best['ours end to end']:.2f} s end to end "
+            f'(lenstronomy / ours {end:.1f}x; {coarse:.1f}x with a 0.2" lattice), '
+            f"{best['ours from deflection maps']:.2f} s "
+            f"from deflection maps ({maps:.1f}x), {min(stage):.2f} s from given second "
+            "derivatives",
+        )
 
 
 if __name__ == "__main__":

@@ -1,16 +1,26 @@
-"""Compiled summation of dPIE deflections, used when numba is installed.
+"""Compiled kernels of the lens-model sums, used when numba is installed.
 
 `dpie_sum_deflection` (threaded) and `dpie_sum_deflection_serial` (one thread,
-for small sums, where starting threads costs more than the sum) are None without
-numba; callers then use the numpy functions of `ggsltools.lensing.profiles`, which
-compute the same formulas.
+for small sums, where starting threads costs more than the sum) add dPIE
+deflections; `isothermal_sum_hessian` (and its serial twin) the second
+derivatives of dPIE, PIEMD, SIE and SIS potentials; `bspline3_at` evaluates
+cubic B-splines (the interpolation of
+`ggsltools.lensing.lenstool.NearFarSum`). All are None without numba; callers then
+use the numpy functions of `ggsltools.lensing.profiles` and
+`scipy.ndimage.map_coordinates`, which compute the same values.
 """
 
 import math
 
 import numpy as np
 
-__all__ = ["dpie_sum_deflection", "dpie_sum_deflection_serial"]
+__all__ = [
+    "dpie_sum_deflection",
+    "dpie_sum_deflection_serial",
+    "isothermal_sum_hessian",
+    "isothermal_sum_hessian_serial",
+    "bspline3_at",
+]
 
 try:
     import numba
@@ -93,8 +103,141 @@ def _dpie_sum(x, y, params, weights, out):
         out[1, j] += ay
 
 
+def _isothermal_hessian_sum(x, y, k, out):
+    """Add second derivatives of dPIE / PIEMD / SIE / SIS potentials to ``out`` (3, n).
+
+    One row of ``k`` a potential: x0, y0, cos, sin, core a, cut s (inf: no cut),
+    weighted strength (b0 s / (s - a), or b0), eps, 1 for the elliptical formula,
+    and the mean convergence used at the exact centre of a potential without core
+    (as `ggsltools.lensing.profiles` computes them).
+    """
+    n = x.size
+    npot = k.shape[0]
+    for j in numba.prange(n):
+        hxx = 0.0
+        hxy = 0.0
+        hyy = 0.0
+        for i in range(npot):
+            c = k[i, 2]
+            sn = k[i, 3]
+            a = k[i, 4]
+            s = k[i, 5]
+            scale = k[i, 6]
+            dx = x[j] - k[i, 0]
+            dy = y[j] - k[i, 1]
+            xp = dx * c + dy * sn
+            yp = -dx * sn + dy * c
+            if a == 0.0 and xp == 0.0 and yp == 0.0:
+                hxx += k[i, 9]
+                hyy += k[i, 9]
+                continue
+            if k[i, 8] > 0.0:
+                # The I0.5 terms of the core and (when finite) cut radii, as
+                # profiles._i05_derivatives writes them.
+                eps = k[i, 7]
+                sqe2 = 2.0 * math.sqrt(eps)
+                cx1 = (1.0 - eps) / (1.0 + eps)
+                amp = (1.0 - eps * eps) / sqe2
+                ex = xp * xp / (1.0 + eps) ** 2 + yp * yp / (1.0 - eps) ** 2
+                fa = 0.0
+                fb = 0.0
+                fd = 0.0
+                for term in range(2):
+                    if term == 0:
+                        w = a
+                        sign = scale
+                    elif s < math.inf:
+                        w = s
+                        sign = -scale
+                    else:
+                        break
+                    big_w = math.sqrt(w * w + ex)
+                    ur = cx1 * xp
+                    ui = sqe2 * big_w - yp / cx1
+                    vi = sqe2 * w - yp
+                    inv_u2 = amp / (ur * ur + ui * ui)
+                    inv_v2 = amp / (xp * xp + vi * vi)
+                    dxi = sqe2 / (1.0 + eps) ** 2 * xp / big_w
+                    dyi = sqe2 / (1.0 - eps) ** 2 * yp / big_w - 1.0 / cx1
+                    fa += sign * ((dxi * ur - cx1 * ui) * inv_u2 + vi * inv_v2)
+                    fb += sign * (dyi * ur * inv_u2 + xp * inv_v2)
+                    fd -= sign * (dyi * ui * inv_u2 + vi * inv_v2)
+            else:
+                rr = xp * xp + yp * yp
+                ra = math.sqrt(rr + a * a)
+                qv = 1.0 / (ra + a)
+                dq = -1.0 / (ra * (ra + a) ** 2)
+                if s < math.inf:
+                    rs = math.sqrt(rr + s * s)
+                    qv -= 1.0 / (rs + s)
+                    dq += 1.0 / (rs * (rs + s) ** 2)
+                fa = scale * (qv + dq * xp * xp)
+                fb = scale * dq * xp * yp
+                fd = scale * (qv + dq * yp * yp)
+            cc = c * c
+            ss = sn * sn
+            cs = c * sn
+            hxx += fa * cc - 2.0 * fb * cs + fd * ss
+            hxy += (fa - fd) * cs + fb * (cc - ss)
+            hyy += fa * ss + 2.0 * fb * cs + fd * cc
+        out[0, j] += hxx
+        out[1, j] += hxy
+        out[2, j] += hyy
+
+
+def _bspline3(coefficients, rows, cols, out):
+    """Cubic B-spline values of every component at (row, col) node coordinates.
+
+    ``coefficients`` (ncomp, ny, nx) are spline coefficients
+    (`scipy.ndimage.spline_filter`); the positions must lie at least one node
+    inside the first and two inside the last node along each axis, as they do in
+    `NearFarSum` blocks. The same sums as `scipy.ndimage.map_coordinates` with
+    ``order=3``, for all the components at once.
+    """
+    ncomp, ny, nx = coefficients.shape
+    wr = np.empty(4)
+    wc = np.empty(4)
+    for j in range(rows.size):
+        r = rows[j]
+        c = cols[j]
+        i0 = min(max(int(math.floor(r)), 1), ny - 3)
+        k0 = min(max(int(math.floor(c)), 1), nx - 3)
+        t = r - i0
+        u = c - k0
+        wr[0] = (1.0 - t) ** 3 / 6.0
+        wr[1] = (3.0 * t * t * t - 6.0 * t * t + 4.0) / 6.0
+        wr[2] = (-3.0 * t * t * t + 3.0 * t * t + 3.0 * t + 1.0) / 6.0
+        wr[3] = t * t * t / 6.0
+        wc[0] = (1.0 - u) ** 3 / 6.0
+        wc[1] = (3.0 * u * u * u - 6.0 * u * u + 4.0) / 6.0
+        wc[2] = (-3.0 * u * u * u + 3.0 * u * u + 3.0 * u + 1.0) / 6.0
+        wc[3] = u * u * u / 6.0
+        for k in range(ncomp):
+            acc = 0.0
+            for a in range(4):
+                row = i0 - 1 + a
+                acc += wr[a] * (
+                    wc[0] * coefficients[k, row, k0 - 1]
+                    + wc[1] * coefficients[k, row, k0]
+                    + wc[2] * coefficients[k, row, k0 + 1]
+                    + wc[3] * coefficients[k, row, k0 + 2]
+                )
+            out[k, j] = acc
+
+
 if numba is not None:
     dpie_sum_deflection = numba.njit(parallel=True, cache=True, fastmath=True)(_dpie_sum)
     dpie_sum_deflection_serial = numba.njit(cache=True, fastmath=True)(_dpie_sum)
+    bspline3_at = numba.njit(cache=True)(_bspline3)
+    # Fast arithmetic that keeps infinities (the cut radius of a PIEMD or SIS is
+    # inf) and NaNs meaningful.
+    _FASTMATH = {"nsz", "arcp", "contract", "afn", "reassoc"}
+    isothermal_sum_hessian = numba.njit(parallel=True, cache=True, fastmath=_FASTMATH)(
+        _isothermal_hessian_sum
+    )
+    isothermal_sum_hessian_serial = numba.njit(cache=True, fastmath=_FASTMATH)(
+        _isothermal_hessian_sum
+    )
 else:
-    dpie_sum_deflection = dpie_sum_deflection_serial = None
+    dpie_sum_deflection = dpie_sum_deflection_serial = bspline3_at = None
+    isothermal_sum_hessian = isothermal_sum_hessian_serial = None

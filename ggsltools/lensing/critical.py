@@ -34,6 +34,7 @@ from ..catalog import sky_positions
 from ..exceptions import InputError
 from ..units import to_arcsec
 from .maps import (
+    _grid_xy,
     _hessian_at,
     _model_to_radec,
     _points_method,
@@ -477,8 +478,7 @@ def _grid_tables(model, grid, z_sources, *, kinds, refine, progress=False):
     distance ratio for the others (one lens plane).
     """
     wcs, shape = parse_grid(grid)
-    py, px = np.indices(shape, dtype=float)
-    x, y = pixel_to_model(model, wcs, px, py)
+    x, y = _grid_xy(model, wcs, shape)
     hessian0 = _hessian_at(model, x, y, z_sources[0], progress=progress)
     ratio0 = model.distance_ratio(z_sources[0])
     tables = []

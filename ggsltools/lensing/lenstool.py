@@ -26,7 +26,7 @@ import numpy as np
 from astropy.coordinates import SkyCoord
 from astropy.cosmology import LambdaCDM, w0waCDM, wCDM
 from astropy.table import QTable
-from scipy.ndimage import map_coordinates, spline_filter
+from scipy.ndimage import map_coordinates, spline_filter1d
 
 from ..cosmology import angular_diameter_distance_between
 from ..exceptions import ModelFormatError, ModelFormatWarning
@@ -878,20 +878,22 @@ def _sum_params(kind, params, x, y, weights, chunk):
     flat_x = x.reshape(-1)
     flat_y = y.reshape(-1)
     flat_out = out.reshape(ncomp, -1)
-    dpie = [i for i, p in enumerate(params) if p[0] == 81 and weights[i] != 0]
-    others = [i for i, p in enumerate(params) if p[0] != 81 and weights[i] != 0]
-    fast = None
-    if kind == "d" and _use_compiled():
+    compiled = _COMPILED_PROFILES[kind]
+    fast_ones = [i for i, p in enumerate(params) if p[0] in compiled and weights[i] != 0]
+    others = [i for i, p in enumerate(params) if p[0] not in compiled and weights[i] != 0]
+    todo = fast_ones + others
+    if fast_ones and flat_x.size and _use_compiled():
         from . import _fast
 
-        threaded = flat_x.size * len(dpie) >= _THREADED_WORK
-        fast = _fast.dpie_sum_deflection if threaded else _fast.dpie_sum_deflection_serial
-    if fast is not None and dpie and flat_x.size:
-        arr = np.array([params[i] for i in dpie], dtype=float)
-        fast(flat_x, flat_y, arr, weights[dpie], flat_out)
+        threaded = flat_x.size * len(fast_ones) >= _THREADED_WORK
+        if kind == "d":
+            fast = _fast.dpie_sum_deflection if threaded else _fast.dpie_sum_deflection_serial
+            arr = np.array([params[i] for i in fast_ones], dtype=float)
+            fast(flat_x, flat_y, arr, weights[fast_ones], flat_out)
+        else:
+            fast = _fast.isothermal_sum_hessian if threaded else _fast.isothermal_sum_hessian_serial
+            fast(flat_x, flat_y, _isothermal_rows(params, fast_ones, weights), flat_out)
         todo = others
-    else:
-        todo = dpie + others
     for start in range(0, flat_x.size, chunk):
         sl = slice(start, start + chunk)
         xs, ys = flat_x[sl], flat_y[sl]
@@ -899,6 +901,36 @@ def _sum_params(kind, params, x, y, weights, chunk):
         for i in todo:
             acc += weights[i] * _one(kind, params[i], xs, ys)
     return out
+
+
+#: Profiles the compiled kernels of ``_fast`` sum, for deflections and second derivatives.
+_COMPILED_PROFILES = {"d": (81,), "h": (81, 8, 1, -1)}
+
+
+def _isothermal_rows(params, indices, weights):
+    """The rows `ggsltools.lensing._fast.isothermal_sum_hessian` takes.
+
+    The strengths, branches (elliptical or circular) and centre values are those
+    `_one` passes to `ggsltools.lensing.profiles`.
+    """
+    rows = []
+    for i in indices:
+        prof, x0, y0, _, eps, theta, rc, rcut, b0 = params[i]
+        w = weights[i]
+        if prof == 81:
+            a, s = rc, rcut
+            scale = w * b0 * s / (s - a)
+            elliptical = eps > profiles.CIRCULAR_EPS_MAX
+            centre = w * profiles._dpie_mean_kappa_centre(b0, a, s)
+        else:
+            a, s = (rc if prof == 8 else 0.0), math.inf
+            scale = w * b0
+            elliptical = eps > 0
+            centre = w * b0 * profiles._circular_q(profiles.CENTRE_RADIUS**2, a)
+        rows.append(
+            (x0, y0, math.cos(theta), math.sin(theta), a, s, scale, eps, float(elliptical), centre)
+        )
+    return np.array(rows, dtype=float)
 
 
 #: Positions x potentials from which the compiled sum runs on several threads.
@@ -975,7 +1007,11 @@ class NearFarSum:
     from a lattice `_LEVEL_RATIO` times coarser, with a near radius
     ``_LEVEL_RATIO^0.9`` times larger, and so on for ``levels`` lattices; the
     coarsest sums every potential. Cells with few positions (the vertices of a
-    line) start from a coarser lattice. Lattices are anchored on the frame
+    line) start from a coarser lattice, and a set of fewer than
+    32768 positions spread over so many cells that they would sum
+    more potentials exactly than the model has is summed exactly instead. The
+    interpolation runs in a compiled kernel when numba is installed
+    (``ggsltools.lensing._fast``). Lattices are anchored on the frame
     origin and cached by tiles (for unit weights when all the weights are equal,
     i.e. for every source redshift of a single lens plane), so that later
     evaluations (other windows, grids or source redshifts) reuse them.
@@ -992,7 +1028,8 @@ class NearFarSum:
     Parameters
     ----------
     potentials : `~astropy.table.QTable`
-        A potentials table of a `LensToolModel`.
+        A potentials table of a `LensToolModel` (or the ``potentials`` of an
+        `~ggsltools.plugins.lenstool.AnalyticLensModel`).
     spacing : float, optional
         Spacing of the finest lattice, in arcsec.
     near_radius : float, optional
@@ -1087,11 +1124,20 @@ class NearFarSum:
             nodes_y = (j0 + np.arange(j1 - j0 + 1)) * h
             xx, yy = np.meshgrid(nodes_x, nodes_y)
             block = block - self._exact(kind, exclude, xx, yy, weights)
-        coords = [y.ravel() / h - j0, x.ravel() / h - i0]
+        rows = y.ravel() / h - j0
+        cols = x.ravel() / h - i0
+        coefficients = spline_filter1d(block, order=3, axis=1, mode="mirror")
+        coefficients = spline_filter1d(coefficients, order=3, axis=2, mode="mirror")
         out = np.empty((block.shape[0], x.size))
-        for k, component in enumerate(block):
-            coefficients = spline_filter(component, order=3, mode="mirror")
-            out[k] = map_coordinates(coefficients, coords, order=3, prefilter=False, mode="mirror")
+        if _use_compiled():
+            from ._fast import bspline3_at
+
+            bspline3_at(coefficients, rows, cols, out)
+        else:
+            for k, component in enumerate(coefficients):
+                out[k] = map_coordinates(
+                    component, [rows, cols], order=3, prefilter=False, mode="mirror"
+                )
         return out.reshape((block.shape[0],) + x.shape)
 
     def _level(self, n_points):
@@ -1132,7 +1178,7 @@ class NearFarSum:
         weights = np.asarray(weights, dtype=float)
         ncomp = 2 if kind == "d" else 3
         out = np.zeros((ncomp,) + x.shape)
-        if x.size == 0:
+        if x.size == 0 or not self.params:
             return out
         # With one factor for all the potentials (one lens plane), the lattices
         # are built for unit weights and reused for every source redshift.
@@ -1154,16 +1200,26 @@ class NearFarSum:
         starts = np.flatnonzero(np.diff(sorted_keys, prepend=sorted_keys[0] - 1))
         del sorted_keys
         bounds = zip(starts, np.append(starts[1:], order.size))
-        if progress:
-            from tqdm.auto import tqdm
-
-            bounds = tqdm(list(bounds), desc="lens model", unit="cell", leave=False)
         sparse = flat_x.size < _SPARSE_POSITIONS
+        cells = []
         for start, stop in bounds:
             index = order[start:stop]
             xs, ys = flat_x[index], flat_y[index]
             level = self._level(xs.size) if sparse else 0
             near = self._near(xs.min(), xs.max(), ys.min(), ys.max(), self.radii[level])
+            cells.append((index, level, near))
+        # A few positions spread over many cells (the vertices of many lines)
+        # would sum more potentials, one small array at a time, than one exact
+        # pass over all of them.
+        if sparse and sum(near.size for _, _, near in cells) >= len(self.params):
+            out[...] = _sum_params(kind, self.params, x, y, weights, self.chunk)
+            cells = []
+        if progress:
+            from tqdm.auto import tqdm
+
+            cells = tqdm(cells, desc="lens model", unit="cell", leave=False)
+        for index, level, near in cells:
+            xs, ys = flat_x[index], flat_y[index]
             flat_out[:, index] = self._exact(kind, near, xs, ys, weights) + self._interpolate(
                 kind, level, xs, ys, near, weights, key
             )

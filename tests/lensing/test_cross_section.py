@@ -8,6 +8,7 @@ from scipy.integrate import trapezoid
 from ggsltools.exceptions import InputError
 from ggsltools.lensing.critical import critical_lines_windowed, select_secondary
 from ggsltools.lensing.cross_section import (
+    _source_plane_area,
     cross_section,
     ggsl_probability,
     plot_cross_section,
@@ -43,9 +44,17 @@ def test_windowed_and_grid_cross_sections_agree(toy, cluster, members):
     # The cross-section grows with source redshift, as lines and caustics do.
     assert np.all(np.diff(windowed["caustic_area"].value) > 0)
     # Separate galaxy caustics do not overlap: the union is the sum.
-    assert_allclose(windowed["caustic_area"], windowed["caustic_area_sum"], rtol=1e-9)
-    assert_allclose(full.meta["region_area_arcsec2"], 36.0**2)
-    assert_allclose(full["p_ggsl"], full["caustic_area"].value / (36.0 * 36.0))
+    assert_allclose(windowed["caustic_area"], windowed["caustic_area_union"], rtol=1e-9)
+    # The regions: the grid (its border through the edge pixel centres), and the
+    # convex hull of the members; P_GGSL divides by their source-plane areas,
+    # smaller than in the image plane (the halo pulls the border inwards) and
+    # shrinking as the deflections grow with source redshift.
+    assert_allclose(full.meta["region_image_area_arcsec2"], (899 * 0.04) ** 2)
+    for table in (full, windowed):
+        assert_allclose(table["p_ggsl"], table["caustic_area"] / table["source_area"])
+        assert np.all(table["source_area"].value < table.meta["region_image_area_arcsec2"])
+        assert np.all(np.diff(table["source_area"].value) < 0)
+    assert windowed.meta["region"] == "convex hull of the member windows"
     assert windowed.meta["search"] == "windows"
 
 
@@ -77,15 +86,27 @@ def test_region_area_and_theta_range(cluster, members):
         members=members,
         window_size=5 * u.arcsec,
         pixel_scale=0.05 * u.arcsec,
-        region_area=1 * u.arcmin**2,
+        source_area=1 * u.arcmin**2,
         theta_min=0.7 * u.arcsec,
         theta_max=3.5 * u.arcsec,
     )
     assert table["n_secondary"][0] == 4
     assert_allclose(table["p_ggsl"], table["caustic_area"].value / 3600.0)
     assert table.meta["theta_min_arcsec"] == 0.7
-    with pytest.raises(InputError, match="region_area"):
-        cross_section(cluster, z_sources=[2.0], members=members, region_area=3 * u.s)
+    assert table.meta["region"] == "given source-plane area"
+    with pytest.raises(InputError, match="source_area"):
+        cross_section(cluster, z_sources=[2.0], members=members, source_area=3 * u.s)
+
+
+@pytest.mark.parametrize("radius", [3.0, 0.5])
+def test_source_plane_area_of_a_circle_around_an_sis(toy, radius):
+    # An SIS maps the circle of radius R onto the circle of radius |R - theta_E|:
+    # outside the critical line shrunk, inside it turned inside out.
+    model = toy.Axisymmetric([("sis", 0.0, 0.0, 1.2, 0.0)])
+    phi = np.linspace(0, 2 * np.pi, 4000, endpoint=False)
+    theta_e = 1.2 * model.scale(3.0)
+    area = _source_plane_area(model, radius * np.cos(phi), radius * np.sin(phi), 3.0)
+    assert_allclose(area, np.pi * (radius - theta_e) ** 2, rtol=1e-5)
 
 
 def test_ggsl_probability():

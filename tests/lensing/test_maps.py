@@ -20,6 +20,7 @@ from ggsltools.lensing.maps import (
     sky_to_model,
     tangent_plane_grid,
 )
+from ggsltools.plugins.lenstool import AnalyticLensModel
 
 THETA_E = 1.5
 
@@ -72,6 +73,22 @@ def test_pixel_model_round_trip_and_centre(sis, grid):
     assert_allclose(px, cols, atol=1e-6)
     assert_allclose(py, rows, atol=1e-6)
     assert_allclose(pixel_to_model(sis, grid, cols, rows), (x, y))
+
+
+@pytest.mark.parametrize("dec", [-30.4, 84.0])
+def test_large_grid_coordinates_interpolate_the_wcs(dec):
+    # Grids larger than a few WCS node steps interpolate the projection between
+    # nodes; the positions match the WCS at every pixel, even near the pole.
+    center = SkyCoord(150.0 * u.deg, dec * u.deg)
+    model = AnalyticLensModel([], z_lens=0.4, center=SkyCoord(150.01 * u.deg, (dec + 0.01) * u.deg))
+    grid = tangent_plane_grid(
+        center, size=(300 * 0.5, 251 * 0.5) * u.arcsec, pixel_scale=0.5 * u.arcsec
+    )
+    x, y = grid_coordinates(model, grid)
+    rows, cols = np.indices(x.shape)
+    xe, ye = pixel_to_model(model, grid, cols, rows)
+    assert x.shape == (300, 251)
+    assert np.abs(x - xe).max() < 1e-8 and np.abs(y - ye).max() < 1e-8
 
 
 def test_parse_grid_accepts_images_cutouts_and_pairs(sis, grid):
