@@ -17,11 +17,11 @@ the same preprocessed batches with
   and on an int8 model quantised without its max-pooling rewrite.
 
 Candidates run in turn within each round (spreading the load of other processes
-over all of them); images/s are from each one's best round, and the ratios are
-given both from the best rounds and as the median of the per-round ratios, with
-their spread. ``--batch-sizes=32,64,128`` repeats part 1 for each size;
-``--profile`` prints the share of each operator type in the float and int8
-models (ONNX Runtime's profiler, the fastest of several runs of each node).
+over all of them); images/s are the median over rounds, the ratios the median of
+the per-round ratios (with their quartiles, and the ratio of the best rounds).
+``--batch-sizes=32,64,128`` repeats part 1 for each size; ``--profile`` prints
+the share of each operator type in the float and int8 models (ONNX Runtime's
+profiler, the fastest of several runs of each node).
 
 Part 2 classifies N member positions in three 4000x4000 images with
 `~ggsltools.plugins.onnx_classifier.OnnxClassifier` and splits the time into
@@ -61,11 +61,16 @@ def interleaved(funcs, rounds=7):
 
 
 def ratio(times, baseline, label):
-    """Speed-up over ``baseline``: from the best rounds, and per round (median, quartiles)."""
+    """Speed-up over ``baseline``: median of the per-round ratios, and its text.
+
+    The text adds the quartiles of the per-round ratios and the ratio of the best
+    rounds, which on a shared machine may come from quiet moments of one of the
+    two only.
+    """
     per_round = times[baseline] / times[label]
     q1, median, q3 = np.percentile(per_round, [25, 50, 75])
     best = times[baseline].min() / times[label].min()
-    return best, f"{best:5.2f}x (per round {median:.2f}x, quartiles {q1:.2f}-{q3:.2f})"
+    return median, f"{median:5.2f}x (quartiles {q1:.2f}-{q3:.2f}; best rounds {best:.2f}x)"
 
 
 def profile(path, x, runs=5):
@@ -170,7 +175,7 @@ def part1(n, batch_size, tmp, *, show_profile=False):
 
     print(f"VGG 128x128x3, {n} cutouts in batches of {batch_size}, {os.cpu_count()} cores")
     for label, t in times.items():
-        print(f"  {label:26s}: {n / t.min():8.1f} images/s")
+        print(f"  {label:26s}: {n / np.median(t):8.1f} images/s (best round {n / t.min():.1f})")
     baselines = (
         ("tf.function", "keras tf.function"),
         ("model.predict", "keras model.predict"),
@@ -178,7 +183,7 @@ def part1(n, batch_size, tmp, *, show_profile=False):
     )
     for label in ("onnxruntime tuned", "onnxruntime int8", "int8 without pool rewrite"):
         for short, baseline in baselines:
-            print(f"  {label} / {short:13s}: {ratio(times, baseline, label)[1]}")
+            print(f"  {label:25s} / {short:13s}: {ratio(times, baseline, label)[1]}")
     print(f"  max |ORT - Keras|         : {np.max(np.abs(got - reference)):.2g}")
     print(f"  max |int8 - Keras|        : {np.max(np.abs(got_q - reference)):.2g}")
     if show_profile:
@@ -186,8 +191,8 @@ def part1(n, batch_size, tmp, *, show_profile=False):
             total, shares = profile(p, batches[0])
             text = ", ".join(f"{op} {100 * share:.0f} %" for op, share in shares)
             print(f"  profile {label}: {batch_size / total:.0f} images/s; {text}")
-    q_t = times["onnxruntime int8"].min()
-    ort_t = times["onnxruntime tuned"].min()
+    q_t = np.median(times["onnxruntime int8"])
+    ort_t = np.median(times["onnxruntime tuned"])
     summary(
         "inference",
         f"int8 ORT {n / q_t:.0f} img/s = "
