@@ -1,28 +1,40 @@
 """Classifier inference on the CPU: ONNX Runtime against Keras, and classify end to end.
 
 Part 1 runs the default VGG (128x128x3 cutouts, 4 blocks from 16 filters, dense
-128 and 64; random weights: speed does not depend on them) on the same
-preprocessed batches with
+128 and 64; random weights and biases: speed does not depend on their values) on
+the same preprocessed batches with
 
-- Keras ``model.predict`` on all cutouts at once, and once a batch (as a loop
-  over a catalogue calls it);
+- Keras ``model.predict`` called once on all cutouts (``batch_size`` = the
+  batch), and called once a batch (as a loop over a catalogue calls it);
 - a ``tf.function``-compiled Keras call (``jit_compile=False``: XLA is slower on
-  this CPU);
+  this CPU), once a batch;
 - ONNX Runtime with default session options;
 - ONNX Runtime as `ggsltools.classifiers.runtime.make_session` configures it
-  (all graph optimisations, sequential execution, one intra-op thread a core);
-- the same on the int8 model of ``ggsltools export --quantize`` (static QDQ
-  quantisation, calibrated on the batches themselves).
+  (all graph optimisations, sequential execution, one intra-op thread a core,
+  no spinning);
+- the same on the int8 model of ``ggsltools export --quantize``
+  (`ggsltools.classifiers.export.quantize_proto`, calibrated on four batches),
+  and on an int8 model quantised without its max-pooling rewrite.
+
+Candidates run in turn within each round (spreading the load of other processes
+over all of them); images/s are the median over rounds, the ratios the median of
+the per-round ratios (with their quartiles, and the ratio of the best rounds).
+``--batch-sizes=32,64,128`` repeats part 1 for each size; ``--profile`` prints
+the share of each operator type in the float and int8 models (ONNX Runtime's
+profiler, the fastest of several runs of each node).
 
 Part 2 classifies N member positions in three 4000x4000 images with
 `~ggsltools.plugins.onnx_classifier.OnnxClassifier` and splits the time into
-cutting, preprocessing and inference. ``--quick`` uses fewer cutouts.
+cutting, preprocessing and inference (``--no-classify`` skips it). ``--quick``
+uses fewer cutouts.
 """
 
+import json
 import os
 import sys
 import tempfile
 import time
+from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
@@ -31,39 +43,94 @@ from _summary import summary
 __all__ = []
 
 
-def interleaved(funcs, rounds=5):
-    """Best time of each function over rounds that run them all in turn.
+def interleaved(funcs, rounds=7):
+    """Time of each function in each of several rounds that run them all in turn.
 
     Running the candidates in turn, rather than one after the other, spreads
     the load of other processes on a shared machine over all of them.
     """
     for func in funcs.values():
         func()  # warm up (graph building, allocations)
-    best = dict.fromkeys(funcs, np.inf)
+    times = {label: [] for label in funcs}
     for _ in range(rounds):
         for label, func in funcs.items():
             start = time.perf_counter()
             func()
-            best[label] = min(best[label], time.perf_counter() - start)
-    return best
+            times[label].append(time.perf_counter() - start)
+    return {label: np.array(t) for label, t in times.items()}
 
 
-def part1(n, batch_size, tmp):
-    import keras
+def ratio(times, baseline, label):
+    """Speed-up over ``baseline``: median of the per-round ratios, and its text.
+
+    The text adds the quartiles of the per-round ratios and the ratio of the best
+    rounds, which on a shared machine may come from quiet moments of one of the
+    two only.
+    """
+    per_round = times[baseline] / times[label]
+    q1, median, q3 = np.percentile(per_round, [25, 50, 75])
+    best = times[baseline].min() / times[label].min()
+    return median, f"{median:5.2f}x (quartiles {q1:.2f}-{q3:.2f}; best rounds {best:.2f}x)"
+
+
+def profile(path, x, runs=5):
+    """Share of each operator type in a model's run time (fastest run of each node)."""
+    from ggsltools.classifiers import runtime
+
+    options = runtime._session_options(None)
+    options.enable_profiling = True
     import onnxruntime as ort
-    import tensorflow as tf
+
+    session = ort.InferenceSession(
+        str(path), sess_options=options, providers=["CPUExecutionProvider"]
+    )
+    name = session.get_inputs()[0].name
+    for _ in range(runs):
+        session.run(None, {name: x})
+    trace = Path(session.end_profiling())
+    fastest, op_type = {}, {}
+    for event in json.loads(trace.read_text()):
+        if event.get("cat") == "Node" and event["name"].endswith("_kernel_time"):
+            node = event["name"][: -len("_kernel_time")]
+            fastest[node] = min(fastest.get(node, np.inf), event["dur"])
+            op_type[node] = event["args"]["op_name"]
+    trace.unlink()
+    by_type = defaultdict(float)
+    for node, t in fastest.items():
+        by_type[op_type[node]] += t
+    total = sum(by_type.values())
+    shares = sorted(by_type.items(), key=lambda kv: -kv[1])
+    return total / 1e6, [(op, t / total) for op, t in shares if t / total >= 0.005]
+
+
+def random_vgg():
+    import keras
 
     from ggsltools.classifiers.architectures import build_model
-    from ggsltools.classifiers.export import convert_keras
-    from ggsltools.classifiers.metadata import metadata_props
-    from ggsltools.classifiers.runtime import make_session
-    from ggsltools.preprocessing import DEFAULT_PREPROCESSING
 
     keras.utils.set_random_seed(0)
     model = build_model("vgg", cutout_size=128, n_bands=3)
     rng = np.random.default_rng(0)
+    for layer in model.layers:
+        if getattr(layer, "bias", None) is not None:  # non-zero, as after training
+            layer.bias.assign(rng.normal(0, 0.05, layer.bias.shape).astype(np.float32))
+    return model
+
+
+def part1(n, batch_size, tmp, *, show_profile=False):
+    import onnxruntime as ort
+    import tensorflow as tf
+
+    from ggsltools.classifiers.export import convert_keras, quantize_proto
+    from ggsltools.classifiers.metadata import metadata_props
+    from ggsltools.classifiers.runtime import make_session
+    from ggsltools.preprocessing import DEFAULT_PREPROCESSING
+
+    model = random_vgg()
+    rng = np.random.default_rng(0)
     x = np.clip(rng.normal(size=(n, 128, 128, 3)), -10, 10).astype(np.float32)
     batches = [x[i : i + batch_size] for i in range(0, n, batch_size)]
+    calibration = x[: 4 * batch_size]
 
     compiled = tf.function(lambda b: model(b, training=False), jit_compile=False)
     proto = convert_keras(model)
@@ -81,43 +148,25 @@ def part1(n, batch_size, tmp):
     plain = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     name = plain.get_inputs()[0].name
     tuned, _ = make_session(path, provider="cpu")
-
-    from onnxruntime.quantization import (
-        CalibrationDataReader,
-        QuantFormat,
-        QuantType,
-        quantize_static,
-    )
-    from onnxruntime.quantization.shape_inference import quant_pre_process
-
-    class Reader(CalibrationDataReader):
-        def __init__(self):
-            self.it = iter(batches[:4])
-
-        def get_next(self):
-            b = next(self.it, None)
-            return None if b is None else {name: b}
-
-    prepared, q_path = Path(tmp) / "prep.onnx", Path(tmp) / "int8.onnx"
-    quant_pre_process(str(path), str(prepared), skip_symbolic_shape=True)
-    quantize_static(
-        str(prepared),
-        str(q_path),
-        Reader(),
-        quant_format=QuantFormat.QDQ,
-        per_channel=True,
-        activation_type=QuantType.QUInt8,
-        weight_type=QuantType.QInt8,
-    )
+    q_path = Path(tmp) / "int8.onnx"
+    q_path.write_bytes(quantize_proto(proto, calibration).SerializeToString())
     q_session, _ = make_session(q_path, provider="cpu")
-    results = interleaved(
+
+    plain_q = quantize_proto(proto, calibration, pool_first=False)
+    plain_q_session, _ = make_session(plain_q.SerializeToString(), provider="cpu")
+
+    def ort_run(session):
+        return lambda: [session.run(None, {name: b}) for b in batches]
+
+    times = interleaved(
         {
             "keras model.predict": lambda: model.predict(x, batch_size=batch_size, verbose=0),
             "keras predict per batch": lambda: [model.predict(b, verbose=0) for b in batches],
             "keras tf.function": lambda: [compiled(b).numpy() for b in batches],
-            "onnxruntime default": lambda: [plain.run(None, {name: b}) for b in batches],
-            "onnxruntime tuned": lambda: [tuned.run(None, {name: b}) for b in batches],
-            "onnxruntime tuned int8": lambda: [q_session.run(None, {name: b}) for b in batches],
+            "onnxruntime default": ort_run(plain),
+            "onnxruntime tuned": ort_run(tuned),
+            "onnxruntime int8": ort_run(q_session),
+            "int8 without pool rewrite": ort_run(plain_q_session),
         }
     )
     reference = np.asarray(model.predict(x, batch_size=batch_size, verbose=0)).ravel()
@@ -125,23 +174,34 @@ def part1(n, batch_size, tmp):
     got_q = np.concatenate([q_session.run(None, {name: b})[0].ravel() for b in batches])
 
     print(f"VGG 128x128x3, {n} cutouts in batches of {batch_size}, {os.cpu_count()} cores")
-    for label, t in results.items():
-        print(f"  {label:26s}: {n / t:8.1f} images/s")
-    ort_t = results["onnxruntime tuned"]
-    print(f"  tuned ORT / tf.function   : {results['keras tf.function'] / ort_t:.2f}x")
-    print(f"  tuned ORT / model.predict : {results['keras model.predict'] / ort_t:.2f}x")
-    print(f"  tuned ORT / predict/batch : {results['keras predict per batch'] / ort_t:.2f}x")
-    q_t = results["onnxruntime tuned int8"]
-    print(f"  int8 ORT / tf.function    : {results['keras tf.function'] / q_t:.2f}x")
-    print(f"  int8 ORT / model.predict  : {results['keras model.predict'] / q_t:.2f}x")
-    print(f"  int8 ORT / predict/batch  : {results['keras predict per batch'] / q_t:.2f}x")
+    for label, t in times.items():
+        print(f"  {label:26s}: {n / np.median(t):8.1f} images/s (best round {n / t.min():.1f})")
+    baselines = (
+        ("tf.function", "keras tf.function"),
+        ("model.predict", "keras model.predict"),
+        ("predict/batch", "keras predict per batch"),
+    )
+    for label in ("onnxruntime tuned", "onnxruntime int8", "int8 without pool rewrite"):
+        for short, baseline in baselines:
+            print(f"  {label:25s} / {short:13s}: {ratio(times, baseline, label)[1]}")
     print(f"  max |ORT - Keras|         : {np.max(np.abs(got - reference)):.2g}")
     print(f"  max |int8 - Keras|        : {np.max(np.abs(got_q - reference)):.2g}")
+    if show_profile:
+        for label, p in (("float", path), ("int8", q_path)):
+            total, shares = profile(p, batches[0])
+            text = ", ".join(f"{op} {100 * share:.0f} %" for op, share in shares)
+            print(f"  profile {label}: {batch_size / total:.0f} images/s; {text}")
+    q_t = np.median(times["onnxruntime int8"])
+    ort_t = np.median(times["onnxruntime tuned"])
     summary(
         "inference",
-        f"ORT {n / ort_t:.0f} img/s = {results['keras tf.function'] / ort_t:.2f}x tf.function, "
-        f"{results['keras model.predict'] / ort_t:.2f}x predict; int8 "
-        f"{results['keras tf.function'] / q_t:.2f}x tf.function",
+        f"int8 ORT {n / q_t:.0f} img/s = "
+        f"{ratio(times, 'keras tf.function', 'onnxruntime int8')[0]:.2f}x tf.function, "
+        f"{ratio(times, 'keras model.predict', 'onnxruntime int8')[0]:.2f}x predict, "
+        f"{ratio(times, 'keras predict per batch', 'onnxruntime int8')[0]:.2f}x predict/batch; "
+        f"float ORT {n / ort_t:.0f} img/s = "
+        f"{ratio(times, 'keras tf.function', 'onnxruntime tuned')[0]:.2f}x tf.function "
+        f"(batches of {batch_size})",
     )
     return path
 
@@ -198,9 +258,15 @@ def part2(path, n, batch_size):
 
 def main(argv):
     quick = "--quick" in argv
+    sizes = [64]
+    for arg in argv:
+        if arg.startswith("--batch-sizes="):
+            sizes = [int(v) for v in arg.split("=", 1)[1].split(",")]
     with tempfile.TemporaryDirectory() as tmp:
-        path = part1(256 if quick else 1024, 64, tmp)
-        part2(path, 2000 if quick else 10_000, 256)
+        for size in sizes:
+            path = part1(256 if quick else 1024, size, tmp, show_profile="--profile" in argv)
+        if "--no-classify" not in argv:
+            part2(path, 2000 if quick else 10_000, 256)
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ pytest.importorskip("tf2onnx")
 
 from astropy.table import QTable
 
+from ggsltools.classifiers.export import quantize
 from ggsltools.classifiers.metrics import roc_auc
 from ggsltools.classifiers.training import export_models, train_kfold
 from ggsltools.cli import main
@@ -117,24 +118,37 @@ def test_export_and_classify_an_ensemble(trained, kb_path, tmp_path):
     np.testing.assert_allclose(p, expected["probability"][order], atol=1e-4)
 
 
-def test_quantized_export_records_its_auc_check(trained, kb_path, tmp_path):
+def test_quantized_export_keeps_the_auc_within_tolerance_or_is_refused(trained, kb_path, tmp_path):
     out, _ = trained
     with KnowledgeBase(kb_path) as kb:
-        paths = export_models(out / "fold-00", tmp_path, quantize=True, kb=kb, max_auc_change=0.02)
-        with pytest.raises(ExportError, match="changes the AUC"):
-            export_models(
-                out / "fold-00", tmp_path / "strict", quantize=True, kb=kb, max_auc_change=-1
-            )
+        paths = export_models(out / "fold-00", tmp_path, quantize=True, kb=kb)  # 0.002
+        rows = np.flatnonzero(np.asarray(kb.metadata["fold"]) == 0)
+        cutouts, labels = kb.read(rows), np.asarray(kb.labels)[rows]
     assert [p.name for p in paths] == ["fold-00.onnx", "fold-00.int8.onnx"]
-    assert not (tmp_path / "strict" / "fold-00.int8.onnx").exists()
     clf = OnnxClassifier(paths[1])
     record = clf.metadata[0]["quantization"]
     assert record["type"] == "int8-static-qdq"
-    assert abs(record["auc_int8"] - record["auc_float"]) <= 0.02
+    assert record["n_check"] == len(rows)
+    change = abs(record["auc_int8"] - record["auc_float"])
+    assert 0 < change <= 0.002
+    assert record["auc_float"] == pytest.approx(
+        roc_auc(labels, OnnxClassifier(paths[0]).predict(cutouts)), abs=1e-12
+    )
+    assert record["auc_int8"] == pytest.approx(roc_auc(labels, clf.predict(cutouts)), abs=1e-12)
     assert (
         clf.metadata[0]["validation_metrics"]
         == OnnxClassifier(paths[0]).metadata[0]["validation_metrics"]
     )
+    # the same model is refused by a tolerance below its AUC change
+    with pytest.raises(ExportError, match="changes the AUC"):
+        quantize(
+            paths[0],
+            tmp_path / "strict.int8.onnx",
+            calibration=cutouts,
+            labels=labels,
+            max_auc_change=change / 2,
+        )
+    assert not (tmp_path / "strict.int8.onnx").exists()
 
 
 def test_command_line(kb_path, tmp_path, capsys):
