@@ -9,11 +9,11 @@ asked for explicitly.
 """
 
 import logging
-import os
 import warnings
 from pathlib import Path
 
 from ..exceptions import GGSLToolsWarning, InputError
+from ..parallel import usable_cores
 
 __all__ = ["PROVIDERS", "ProviderWarning", "make_session"]
 
@@ -31,20 +31,13 @@ class ProviderWarning(GGSLToolsWarning):
     """The execution provider asked for is not available; another one is used."""
 
 
-def _usable_cores():
-    """Cores this process may run on (its affinity mask, where the system has one)."""
-    if hasattr(os, "sched_getaffinity"):
-        return max(1, len(os.sched_getaffinity(0)))
-    return os.cpu_count() or 1
-
-
 def _session_options(threads):
     import onnxruntime as ort
 
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    options.intra_op_num_threads = int(threads) if threads else _usable_cores()
+    options.intra_op_num_threads = int(threads) if threads else usable_cores()
     options.inter_op_num_threads = 1
     # Idle worker threads sleep instead of spinning: on a machine whose cores are
     # shared (other processes, data loading, Dask workers) spinning threads steal
