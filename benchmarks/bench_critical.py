@@ -13,9 +13,8 @@ produce lines, caustics and Einstein radii, interleaved and repeated (best of
   derivatives within 1.1e-6 of the exact sums instead of 1.4e-7);
 - ours from deflection maps: the same, from a
   `~ggsltools.plugins.deflection_maps.DeflectionMapModel` of the model's
-  deflection on the grid's nodes (what users have: LensTool ``dpl`` maps, two
-  nodes wider than the grid on every side); the maps are made beforehand, not
-  timed;
+  deflection on the grid's nodes (what users have: LensTool ``dpl`` maps); the
+  maps are made beforehand, not timed;
 - lenstronomy's ``LensModelExtensions.critical_curve_caustics`` on the same
   model (``PJAFFE`` halo, ``SIS`` members) and the same grid: the analytic
   magnification of every profile at every pixel, ``skimage.measure.find_contours``
@@ -132,13 +131,8 @@ def main():
     print(f'grid {N_PIX} x {N_PIX} at {SCALE}"/px, {N_MEMBERS} members + halo')
 
     # What users have: deflection maps of the model, LensTool dpl maps on the same
-    # nodes, two nodes wider on every side (the TAN pixels of the corners of the
-    # grid lie up to 0.01" beyond the relative-frame nodes).
-    wide = half + 2 * SCALE
-    map_wcs = lenstool_grid_wcs(
-        CENTER, shape=(N_PIX + 4, N_PIX + 4), xmin=-wide, xmax=wide, ymin=-wide, ymax=wide
-    )
-    axis = np.linspace(-wide, wide, N_PIX + 4)
+    # nodes.
+    axis = np.linspace(-half, half, N_PIX)
     xn, yn = np.meshgrid(axis, axis)
     alpha = model.deflection_grid_arcsec(xn, yn, z_source=Z_SOURCE)
 
@@ -148,7 +142,7 @@ def main():
 
     def ours_maps():
         maps = DeflectionMapModel(
-            alpha[0], alpha[1], map_wcs, z_lens=Z_LENS, normalisation_z_source=Z_SOURCE
+            alpha[0], alpha[1], wcs, z_lens=Z_LENS, normalisation_z_source=Z_SOURCE
         )
         return critical_lines(maps, grid, z_source=Z_SOURCE)
 

@@ -57,9 +57,11 @@ NORMALISATION_KEYWORDS = ("ZSOURCE", "DLSDS")
 _UNITS = ("arcsec", "pixel")
 _INTERPOLATIONS = ("linear", "cubic")
 _OUTSIDE = ("raise", "zero")
-# Positions this many pixels beyond the outer nodes still count as inside, so that
-# rounding in the frame conversion does not reject the edge nodes themselves.
-_EDGE_TOLERANCE_PIX = 1e-9
+# A map covers its pixels, which reach half a pixel beyond the outer nodes: positions
+# there take the values of the nearest edge nodes. This also keeps the pixels of the
+# map's own WCS grid inside (at the corners of a large TAN grid they lie up to a few
+# hundredths of a pixel beyond the nodes of the affine frame conversion).
+_EDGE_TOLERANCE_PIX = 0.5
 # Two maps share a grid when the pixel positions of the corners and the centre of
 # one, seen through the WCS of the other, agree to this many pixels.
 _WCS_TOLERANCE_PIX = 1e-3
@@ -166,8 +168,10 @@ class DeflectionMapModel(LensModel):
         spline interpolation (`scipy.ndimage.map_coordinates`, order 3). Both pass
         through the map values at the nodes.
     outside : {'raise', 'zero'}, optional
-        What positions beyond the outer map nodes get: an `InputError` saying how
-        far outside they are, or zero deflection.
+        What positions more than half a pixel beyond the outer map nodes (off the
+        maps' pixels) get: an `InputError` saying how far outside they are, or zero
+        deflection. Positions on the outer half pixels take the values of the
+        outer nodes.
     name : str, optional
         Name used in messages (the file names when read from files).
 
@@ -450,7 +454,7 @@ class DeflectionMapModel(LensModel):
         interpolation : {'linear', 'cubic'}, optional
             Interpolation between nodes.
         outside : {'raise', 'zero'}, optional
-            What positions beyond the maps get.
+            What positions off the maps' pixels get (see `DeflectionMapModel`).
         wcs : `~astropy.wcs.WCS`, optional
             Grid of the maps, used instead of their headers' WCS. Some LensTool
             versions write CRPIX half a pixel off; `lenstool_grid_wcs` rebuilds the
@@ -649,10 +653,11 @@ class DeflectionMapModel(LensModel):
                     f"(at x={np.ravel(x)[k]:.6g}, y={np.ravel(y)[k]:.6g} arcsec); the maps "
                     f"cover {self._coverage()}. Pass outside='zero' for zero deflection there"
                 )
-            px = np.clip(px, 0, nx - 1)
-            py = np.clip(py, 0, ny - 1)
         else:
             outside = None
+        if (over_x > 0).any() or (over_y > 0).any():
+            px = np.clip(px, 0, nx - 1)
+            py = np.clip(py, 0, ny - 1)
         return px, py, outside
 
     def _coverage(self):

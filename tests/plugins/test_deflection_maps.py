@@ -531,3 +531,33 @@ def test_grid_wcs_replaces_a_header_off_by_half_a_pixel(tmp_path, sis):
     assert not np.allclose(shifted.deflection_arcsec(x, y, z_source=2.0), expected, rtol=1e-2)
     with pytest.raises(InputError, match="empty"):
         lenstool_grid_wcs(CENTER, shape=(5, 5), xmin=1, xmax=-1, ymin=0, ymax=1)
+
+
+def test_the_maps_own_grid_and_their_outer_half_pixels(tmp_path, sis):
+    """Every pixel of the maps' own grid is inside, including the corners of a
+    large TAN grid, which the affine frame conversion puts beyond the nodes."""
+    from ggsltools.lensing.critical import critical_lines
+
+    half = 255.5 * 0.24  # LensTool's nodes of a 512 x 512 grid at 0.24"/px
+    xp, yp = write_deflection_maps(
+        sis,
+        tmp_path / "x.fits",
+        tmp_path / "y.fits",
+        z_source=2.0,
+        npix=512,
+        xmin=-half,
+        xmax=half,
+        ymin=-half,
+        ymax=half,
+    )
+    model = DeflectionMapModel.read(xp, yp, z_lens=Z_LENS)
+    lines = critical_lines(model, (model.wcs, model.shape), z_source=2.0, kinds=("tangential",))
+    main = lines[np.argmax(lines["theta_e"])]
+    expected = sis.theta_e * sis.distance_ratio(2.0)
+    assert main["theta_e"].to_value("arcsec") == pytest.approx(expected, rel=0.005)
+    # the outer half pixels take the values of the outer nodes; beyond them, an error
+    edge = model.deflection_arcsec(np.array([half]), np.array([0.0]), z_source=2.0)
+    near = model.deflection_arcsec(np.array([half + 0.11]), np.array([0.0]), z_source=2.0)
+    np.testing.assert_allclose(edge, near, rtol=1e-12)
+    with pytest.raises(InputError, match="outside the maps"):
+        model.deflection_arcsec(np.array([half + 0.13]), np.array([0.0]), z_source=2.0)
