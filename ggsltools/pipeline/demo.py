@@ -23,8 +23,9 @@ DEMO_SETTINGS = {
         "folds": 2,
         "ratio": 2.0,
         "theta_min": 0.5,
-        "epochs": 15,
-        "patience": 5,
+        "epochs": 12,
+        "patience": 4,
+        "batch_size": 32,
         "depth": 3,
         "width": 8,
         "architectures": ["vgg", "sc-vgg"],
@@ -39,6 +40,7 @@ DEMO_SETTINGS = {
         "theta_min": 0.5,
         "epochs": 15,
         "patience": 5,
+        "batch_size": 32,
         "depth": 3,
         "width": 8,
         "architectures": ["vgg"],
@@ -94,6 +96,7 @@ n_folds = {n_folds}
 architectures = {architectures}{folds}
 epochs = {epochs}
 patience = {patience}
+batch_size = {batch_size}  # the paper's 16 for sc-vgg is slower on a CPU
 depth = {depth}
 width = {width}
 seed = {seed}
@@ -182,6 +185,7 @@ def write_demo(directory, *, quick=False, seed=1, overwrite=False, settings=None
             architectures="[" + ", ".join(f'"{a}"' for a in settings["architectures"]) + "]",
             epochs=settings["epochs"],
             patience=settings["patience"],
+            batch_size=settings["batch_size"],
             depth=settings["depth"],
             width=settings["width"],
             classify=settings["architectures"][-1],
