@@ -7,13 +7,15 @@ edge handling and mask checks cost on top of that.
 
 import time
 
+import astropy.units as u
 import numpy as np
 from _summary import summary
+from astropy.coordinates import SkyCoord
 from astropy.nddata import NDData
 from astropy.table import Table
-from astropy.wcs import WCS
 
 from ggsltools.imaging.cutouts import extract_cutouts
+from ggsltools.lensing.maps import tangent_plane_grid
 
 __all__ = []
 
@@ -29,11 +31,11 @@ def best_of(func, repeat=5):
 
 def main(n=2000, shape=(4000, 4000), size=128):
     rng = np.random.default_rng(0)
-    wcs = WCS(naxis=2)
-    wcs.wcs.ctype = ["RA---TAN", "DEC--TAN"]
-    wcs.wcs.crval = [342.18, -44.53]
-    wcs.wcs.crpix = [shape[1] / 2, shape[0] / 2]
-    wcs.wcs.cdelt = [-0.03 / 3600, 0.03 / 3600]
+    wcs = tangent_plane_grid(
+        SkyCoord(342.18 * u.deg, -44.53 * u.deg),
+        size=(shape[0] * 0.03, shape[1] * 0.03) * u.arcsec,
+        pixel_scale=0.03 * u.arcsec,
+    )
     images = {
         band: NDData(rng.normal(size=shape).astype(np.float32), wcs=wcs)
         for band in ("F435W", "F606W", "F814W")

@@ -207,21 +207,23 @@ def part1(n, batch_size, tmp, *, show_profile=False):
 
 
 def part2(path, n, batch_size):
+    import astropy.units as u
+    from astropy.coordinates import SkyCoord
     from astropy.nddata import NDData
     from astropy.table import Table
-    from astropy.wcs import WCS
 
     from ggsltools.imaging.cutouts import extract_cutouts
+    from ggsltools.lensing.maps import tangent_plane_grid
     from ggsltools.plugins.onnx_classifier import OnnxClassifier
     from ggsltools.preprocessing import preprocess
 
     shape = (4000, 4000)
     rng = np.random.default_rng(1)
-    wcs = WCS(naxis=2)
-    wcs.wcs.ctype = ["RA---TAN", "DEC--TAN"]
-    wcs.wcs.crval = [342.18, -44.53]
-    wcs.wcs.crpix = [shape[1] / 2, shape[0] / 2]
-    wcs.wcs.cdelt = [-0.03 / 3600, 0.03 / 3600]
+    wcs = tangent_plane_grid(
+        SkyCoord(342.18 * u.deg, -44.53 * u.deg),
+        size=(shape[0] * 0.03, shape[1] * 0.03) * u.arcsec,
+        pixel_scale=0.03 * u.arcsec,
+    )
     images = {
         b: NDData(rng.normal(size=shape).astype(np.float32), wcs=wcs)
         for b in ("F435W", "F606W", "F814W")
