@@ -60,10 +60,39 @@ def best_of(func, repeat=5, number=20):
     return min(times)
 
 
+def blank_images(center, n_pixels, *, zeropoint):
+    """Zero images of the three bands, ``n_pixels`` square at PIXEL, in e/s."""
+    from astropy.nddata import NDData
+
+    wcs = tangent_plane_grid(center, size=n_pixels * PIXEL * u.arcsec, pixel_scale=PIXEL * u.arcsec)
+    return {
+        band: NDData(
+            np.zeros(wcs.array_shape, dtype=np.float32),
+            wcs=wcs,
+            unit="electron/s",
+            meta={"zeropoint": zeropoint},
+        )
+        for band in BANDS
+    }
+
+
+def psf_set():
+    """41 x 41 PSFs of the three bands: Gaussian cores widening to the red, faint wings."""
+    yy, xx = np.mgrid[-20:21, -20:21]
+    return {
+        band: make_psf(
+            np.exp(-(xx**2 + yy**2) / (2 * (1.2 + 0.2 * k) ** 2))
+            + 1e-4 * np.exp(-np.hypot(xx, yy) / 8),
+            pixel_scale=PIXEL,
+            band=band,
+        )
+        for k, band in enumerate(BANDS)
+    }
+
+
 def setting():
     """Images, PSFs, a lens with its critical line, sources and the injector."""
     from astropy.coordinates import SkyCoord
-    from astropy.nddata import NDData
 
     center = SkyCoord(150.0 * u.deg, 2.0 * u.deg)
     model = AnalyticLensModel(
@@ -83,26 +112,8 @@ def setting():
     )
     grid = tangent_plane_grid(center, size=6 * u.arcsec, pixel_scale=PIXEL * u.arcsec)
     lines = critical_lines(model, grid, z_source=2.5, kinds=("tangential",))
-    wcs = tangent_plane_grid(center, size=512 * PIXEL * u.arcsec, pixel_scale=PIXEL * u.arcsec)
-    images = {
-        band: NDData(
-            np.zeros(wcs.array_shape, dtype=np.float32),
-            wcs=wcs,
-            unit="electron/s",
-            meta={"zeropoint": 0.0},
-        )
-        for band in BANDS
-    }
-    yy, xx = np.mgrid[-20:21, -20:21]
-    psfs = {
-        band: make_psf(
-            np.exp(-(xx**2 + yy**2) / (2 * (1.2 + 0.2 * k) ** 2))
-            + 1e-4 * np.exp(-np.hypot(xx, yy) / 8),
-            pixel_scale=PIXEL,
-            band=band,
-        )
-        for k, band in enumerate(BANDS)
-    }
+    images = blank_images(center, 512, zeropoint=0.0)
+    psfs = psf_set()
     population = SersicPopulation(bands=BANDS)
     sources = population.sample(64, z_min=1.5, rng=np.random.default_rng(1))
     injector = CausticInjector(

@@ -23,23 +23,18 @@ import tracemalloc
 import astropy.units as u
 import numpy as np
 from _summary import summary
-from astropy.nddata import NDData
+from bench_injection import BANDS, PIXEL, STAMP, blank_images, psf_set
 
-from ggsltools.imaging.psf import make_psf
 from ggsltools.injection.driver import inject_lenses
 from ggsltools.lensing.critical import critical_lines_field, select_secondary
 from ggsltools.lensing.io import read_lens_model
-from ggsltools.lensing.maps import tangent_plane_grid
 from ggsltools.mock.cluster import make_cluster, write_lenstool
 from ggsltools.plugins.injector import CausticInjector
 from ggsltools.plugins.sources import SersicPopulation
 
 __all__ = []
 
-BANDS = ("F435W", "F606W", "F814W")
-PIXEL = 0.03
 SIZE = 4000
-STAMP = 128
 MIB = 2.0**20
 
 
@@ -51,21 +46,8 @@ def setting(tmp):
     lines = critical_lines_field(
         model, z_source=2.5, size=size, members=cluster.members, kinds=("tangential",)
     )
-    wcs = tangent_plane_grid(model.center, size=size, pixel_scale=PIXEL * u.arcsec)
-    images = {
-        band: NDData(
-            np.zeros(wcs.array_shape, dtype=np.float32),
-            wcs=wcs,
-            unit="electron/s",
-            meta={"zeropoint": 25.0},
-        )
-        for band in BANDS
-    }
-    yy, xx = np.mgrid[-20:21, -20:21]
-    psfs = {
-        band: make_psf(np.exp(-(xx**2 + yy**2) / (2 * (1.2 + 0.2 * k) ** 2)), pixel_scale=PIXEL)
-        for k, band in enumerate(BANDS)
-    }
+    images = blank_images(model.center, SIZE, zeropoint=25.0)
+    psfs = psf_set()
     population = SersicPopulation(bands=BANDS)
     injector = CausticInjector(population=population, psfs=psfs, stamp_size=STAMP)
     return images, model, lines, population, injector
