@@ -36,7 +36,7 @@ from ..injection.stamps import (
 from ..interfaces import InjectionResult, Injector
 from ..lensing.maps import _model_to_radec, model_to_pixel
 from ..photometry.zeropoints import counts_per_maggy
-from ..sources.sersic import sersic_coefficients, sersic_relative
+from ..sources.sersic import sersic_relative
 from ..units import RowReader, to_arcsec
 from .sources import SersicPopulation
 
@@ -277,9 +277,6 @@ class CausticInjector(Injector):
         self.achromatic = bool(achromatic)
         # plain Sersic sources are evaluated from interpolated normalised coordinates
         self._normalised = plain_sersic and isinstance(population, SersicPopulation)
-        self._own_coefficients = (
-            self._normalised and type(population).coefficients is SersicPopulation.coefficients
-        )
         self._read = RowReader()
         self._bad = {}
         self.threads = int(threads)
@@ -462,7 +459,7 @@ class CausticInjector(Injector):
         if self._normalised:
             # a Sersic source: its normalised coordinates are linear in the
             # offsets, so they are formed on the nodes and interpolated
-            coefficients = self._coefficients(source_row, ref, fluxes[ref], r_e)
+            coefficients = self.population.coefficients(source_row, band=ref)
             if coefficients is None:
                 lensed_ref = np.zeros((n, n), dtype=np.float32)
             else:
@@ -547,19 +544,6 @@ class CausticInjector(Injector):
             record[f"counts_{band}"] = float(stamps[band][stamp_slices].sum(dtype=np.float64))
         record["_context"] = (bands, {b: u.Unit(images[b].unit) for b in bands}, lens_model.center)
         return LensedStamp(box, stamps, lensed_ref, record)
-
-    def _coefficients(self, source_row, band, flux, r_e):
-        """The population's `~ggsltools.sources.sersic.SersicCoefficients` of a source."""
-        if not self._own_coefficients:
-            return self.population.coefficients(source_row, band=band)
-        # SersicPopulation.coefficients, from the values read once per column
-        if flux == 0:
-            return None
-        read = self._read
-        n = read(source_row, "n", unit=u.one)
-        q = read(source_row, "q", unit=u.one)
-        pa = read(source_row, "pa", unit=u.rad)
-        return sersic_coefficients(flux, r_e=r_e, n=n, q=q, pa=pa)
 
     def _bad_pixels(self, images, bands, box, image_slices):
         """``n_bad_<band>`` of a stamp, counted once per stamp of an image set."""

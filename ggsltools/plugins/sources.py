@@ -25,7 +25,7 @@ from ..sources.counts import NumberCounts
 from ..sources.redshifts import DEFAULT_FORMS, DEFAULT_MAG_EDGES, DEFAULT_Z0, RedshiftModel
 from ..sources.sersic import check_sersic_shape, sersic_coefficients, sersic_profile
 from ..sources.sizes import SizeRelation
-from ..units import row_float
+from ..units import RowReader
 from ..version import __version__
 
 __all__ = ["SersicPopulation", "ClumpySersicPopulation", "flat_fnu_sed"]
@@ -207,6 +207,8 @@ class SersicPopulation(SourcePopulation):
             raise InputError(f"colour_z_step={colour_z_step} must be in (0, 0.1]")
         self._z_grid = np.linspace(0.0, z_max, int(np.ceil(z_max / step)) + 1)
         self._ratio_grid = self._flux_ratios(self.sed)
+        # rows are read in loops (one injection a row): units converted once a column
+        self._read = RowReader()
 
     def _flux_ratios(self, sed):
         """f_nu(band) / f_nu(reference) on the colour redshift grid, (nz, nbands)."""
@@ -328,18 +330,17 @@ class SersicPopulation(SourcePopulation):
         if band not in self._bands:
             raise InputError(f"unknown band {band!r}: this population has {self._bands}")
 
-    @staticmethod
-    def _shape(row):
-        r_e = row_float(row, "r_e", unit=u.arcsec)
-        n = row_float(row, "n", unit=u.one)
-        q = row_float(row, "q", unit=u.one)
-        pa = row_float(row, "pa", unit=u.rad)
+    def _shape(self, row):
+        read = self._read
+        r_e = read(row, "r_e", unit=u.arcsec)
+        n = read(row, "n", unit=u.one)
+        q = read(row, "q", unit=u.one)
+        pa = read(row, "pa", unit=u.rad)
         check_sersic_shape(n=n, q=q, r_e=r_e)
         return r_e, n, q, pa
 
-    @staticmethod
-    def _maggies(row, band):
-        return 10.0 ** (-0.4 * row_float(row, f"mag_{band}", unit=u.ABmag))
+    def _maggies(self, row, band):
+        return 10.0 ** (-0.4 * self._read(row, f"mag_{band}", unit=u.ABmag))
 
     def coefficients(self, row, *, band):
         """The source's profile in one band, reduced for fast evaluation.
