@@ -235,10 +235,16 @@ def _lines_from_hessian(
     n_holes = 0
     shape = hessian.shape[1:]
     psi_xx, psi_xy, psi_yy = hessian
-    one_minus_kappa = 1.0 - 0.5 * (psi_xx + psi_yy)
-    gamma = np.hypot(0.5 * (psi_xx - psi_yy), psi_xy)
-    finite = np.isfinite(one_minus_kappa) & np.isfinite(gamma)
-    singular = not finite.all()
+    one_minus_kappa = psi_xx + psi_yy
+    one_minus_kappa *= -0.5
+    one_minus_kappa += 1.0
+    gamma = psi_xx - psi_yy
+    gamma *= 0.5
+    np.hypot(gamma, psi_xy, out=gamma)
+    # A sum is finite only if every term is (the values are far below overflow).
+    singular = not np.isfinite(one_minus_kappa.sum() + gamma.sum())
+    if singular:
+        finite = np.isfinite(one_minus_kappa) & np.isfinite(gamma)
     for kind in kinds:
         field = one_minus_kappa - gamma if kind == "tangential" else one_minus_kappa + gamma
         # Singular pixels are masked (NaN) for tracing; samples for gradients must

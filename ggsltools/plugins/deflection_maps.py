@@ -67,6 +67,14 @@ _EDGE_TOLERANCE_PIX = 0.5
 _WCS_TOLERANCE_PIX = 1e-3
 
 
+def _combination(a, ca, b, cb):
+    """``ca * a + cb * b`` as a new array, skipping a term with a zero coefficient."""
+    out = a * ca if ca != 0 or cb == 0 else b * cb
+    if ca != 0 and cb != 0:
+        out += b * cb
+    return out
+
+
 def _check_choice(value, name, choices):
     if value not in choices:
         raise InputError(f"{name}={value!r} must be one of {', '.join(map(repr, choices))}")
@@ -372,8 +380,8 @@ class DeflectionMapModel(LensModel):
             to_frame = self._unit_axes()
         to_frame = to_frame / self.normalisation_ratio
         self._alpha = (
-            to_frame[0, 0] * ax + to_frame[0, 1] * ay,
-            to_frame[1, 0] * ax + to_frame[1, 1] * ay,
+            _combination(ax, to_frame[0, 0], ay, to_frame[0, 1]),
+            _combination(ax, to_frame[1, 0], ay, to_frame[1, 1]),
         )
         self._alpha_fields = self._prepare(self._alpha)
         self._hessian_fields = None
@@ -394,11 +402,12 @@ class DeflectionMapModel(LensModel):
             m = self._pix_of_xy  # m[k, l] = d(pixel axis k) / d(x or y)
             dgx_dj, dgx_di = np.gradient(self._alpha[0])
             dgy_dj, dgy_di = np.gradient(self._alpha[1])
-            xx = dgx_di * m[0, 0] + dgx_dj * m[1, 0]
-            xy = dgx_di * m[0, 1] + dgx_dj * m[1, 1]
-            yx = dgy_di * m[0, 0] + dgy_dj * m[1, 0]
-            yy = dgy_di * m[0, 1] + dgy_dj * m[1, 1]
-            self._hessian_fields = self._prepare((xx, 0.5 * (xy + yx), yy))
+            xx = _combination(dgx_di, m[0, 0], dgx_dj, m[1, 0])
+            xy = _combination(dgx_di, m[0, 1], dgx_dj, m[1, 1])
+            xy += _combination(dgy_di, m[0, 0], dgy_dj, m[1, 0])
+            xy *= 0.5
+            yy = _combination(dgy_di, m[0, 1], dgy_dj, m[1, 1])
+            self._hessian_fields = self._prepare((xx, xy, yy))
         return self._hessian_fields
 
     def _unit_axes(self):
