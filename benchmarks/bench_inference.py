@@ -14,7 +14,10 @@ the same preprocessed batches with
   no spinning);
 - the same on the int8 model of ``ggsltools export --quantize``
   (`ggsltools.classifiers.export.quantize_proto`, calibrated on four batches),
-  and on an int8 model quantised without its max-pooling rewrite.
+  and on an int8 model quantised without its max-pooling rewrite;
+- with the ``[openvino]`` extra installed, ONNX Runtime with OpenVINO's provider
+  plugin on the float model, in float32 (``provider="openvino"``) and in
+  bfloat16 (``"openvino-bf16"``, on CPUs with AMX or AVX512-BF16).
 
 Candidates run in turn within each round (spreading the load of other processes
 over all of them); images/s are the median over rounds, the ratios the median of
@@ -34,6 +37,7 @@ import os
 import sys
 import tempfile
 import time
+import warnings
 from collections import defaultdict
 from pathlib import Path
 
@@ -123,7 +127,7 @@ def part1(n, batch_size, tmp, *, show_profile=False):
 
     from ggsltools.classifiers.export import convert_keras, quantize_proto
     from ggsltools.classifiers.metadata import metadata_props
-    from ggsltools.classifiers.runtime import make_session
+    from ggsltools.classifiers.runtime import ProviderWarning, make_session
     from ggsltools.preprocessing import DEFAULT_PREPROCESSING
 
     model = random_vgg()
@@ -158,17 +162,29 @@ def part1(n, batch_size, tmp, *, show_profile=False):
     def ort_run(session):
         return lambda: [session.run(None, {name: b}) for b in batches]
 
-    times = interleaved(
-        {
-            "keras model.predict": lambda: model.predict(x, batch_size=batch_size, verbose=0),
-            "keras predict per batch": lambda: [model.predict(b, verbose=0) for b in batches],
-            "keras tf.function": lambda: [compiled(b).numpy() for b in batches],
-            "onnxruntime default": ort_run(plain),
-            "onnxruntime tuned": ort_run(tuned),
-            "onnxruntime int8": ort_run(q_session),
-            "int8 without pool rewrite": ort_run(plain_q_session),
-        }
-    )
+    candidates = {
+        "keras model.predict": lambda: model.predict(x, batch_size=batch_size, verbose=0),
+        "keras predict per batch": lambda: [model.predict(b, verbose=0) for b in batches],
+        "keras tf.function": lambda: [compiled(b).numpy() for b in batches],
+        "onnxruntime default": ort_run(plain),
+        "onnxruntime tuned": ort_run(tuned),
+        "onnxruntime int8": ort_run(q_session),
+        "int8 without pool rewrite": ort_run(plain_q_session),
+    }
+    openvino = {}
+    for label, provider in (
+        ("openvino float32", "openvino"),
+        ("openvino bfloat16", "openvino-bf16"),
+    ):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ProviderWarning)
+            session, used = make_session(path, provider=provider)
+        if used == provider:
+            openvino[label] = session
+            candidates[label] = ort_run(session)
+        else:
+            print(f"{label}: not available here ({used} instead)")
+    times = interleaved(candidates)
     reference = np.asarray(model.predict(x, batch_size=batch_size, verbose=0)).ravel()
     got = np.concatenate([tuned.run(None, {name: b})[0].ravel() for b in batches])
     got_q = np.concatenate([q_session.run(None, {name: b})[0].ravel() for b in batches])
@@ -181,11 +197,14 @@ def part1(n, batch_size, tmp, *, show_profile=False):
         ("model.predict", "keras model.predict"),
         ("predict/batch", "keras predict per batch"),
     )
-    for label in ("onnxruntime tuned", "onnxruntime int8", "int8 without pool rewrite"):
+    for label in ("onnxruntime tuned", "onnxruntime int8", "int8 without pool rewrite", *openvino):
         for short, baseline in baselines:
             print(f"  {label:25s} / {short:13s}: {ratio(times, baseline, label)[1]}")
     print(f"  max |ORT - Keras|         : {np.max(np.abs(got - reference)):.2g}")
     print(f"  max |int8 - Keras|        : {np.max(np.abs(got_q - reference)):.2g}")
+    for label, session in openvino.items():
+        got_ov = np.concatenate([session.run(None, {name: b})[0].ravel() for b in batches])
+        print(f"  max |{label} - Keras|: {np.max(np.abs(got_ov - reference)):.2g}")
     if show_profile:
         for label, p in (("float", path), ("int8", q_path)):
             total, shares = profile(p, batches[0])
@@ -200,8 +219,14 @@ def part1(n, batch_size, tmp, *, show_profile=False):
         f"{ratio(times, 'keras model.predict', 'onnxruntime int8')[0]:.2f}x predict, "
         f"{ratio(times, 'keras predict per batch', 'onnxruntime int8')[0]:.2f}x predict/batch; "
         f"float ORT {n / ort_t:.0f} img/s = "
-        f"{ratio(times, 'keras tf.function', 'onnxruntime tuned')[0]:.2f}x tf.function "
-        f"(batches of {batch_size})",
+        f"{ratio(times, 'keras tf.function', 'onnxruntime tuned')[0]:.2f}x tf.function"
+        + "".join(
+            f"; {label} {n / np.median(times[label]):.0f} img/s = "
+            f"{ratio(times, 'keras tf.function', label)[0]:.2f}x tf.function, "
+            f"{ratio(times, 'keras model.predict', label)[0]:.2f}x predict"
+            for label in openvino
+        )
+        + f" (batches of {batch_size})",
     )
     return path
 

@@ -24,6 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .classifiers.runtime import PROVIDERS
 from .exceptions import GGSLToolsError, InputError
 
 __all__ = [
@@ -433,9 +434,9 @@ register_section(
             ),
             "provider": Key(
                 "string",
-                "ONNX Runtime execution provider",
+                "ONNX Runtime execution provider (see ggsltools classify --help)",
                 default="auto",
-                choices=("auto", "cpu", "cuda"),
+                choices=tuple(PROVIDERS),
             ),
             "threshold": Key(
                 "number",

@@ -27,6 +27,7 @@ import numpy as np
 
 from ..exceptions import InputError
 from ..parallel import TaskRunner, cached_images, task_threads
+from .runtime import common_provider
 
 __all__ = ["classify_fields"]
 
@@ -108,8 +109,9 @@ def classify_fields(
         `~ggsltools.catalog.sky_positions`), and optionally ``image_options``
         (keywords of `~ggsltools.imaging.io.read_images`) and ``name`` (for
         messages).
-    provider : {'auto', 'cpu', 'cuda'}, optional
-        ONNX Runtime execution provider.
+    provider : {'auto', 'cpu', 'cuda', 'openvino', 'openvino-bf16'}, optional
+        ONNX Runtime execution provider (see
+        `~ggsltools.classifiers.runtime.make_session`).
     threshold : float, optional
         Selection threshold; by default the first model's.
     threads : int, optional
@@ -134,8 +136,9 @@ def classify_fields(
     tables : list of `~astropy.table.QTable`
         One a field, in order: what
         `~ggsltools.plugins.onnx_classifier.OnnxClassifier.classify` returns for
-        its images and catalogue. ``meta['provider']`` is ``'cuda'`` when every
-        task of the field ran on CUDA, else ``'cpu'``.
+        its images and catalogue. ``meta['provider']`` is the provider every
+        task of the field ran on, else ``'cpu'``
+        (`~ggsltools.classifiers.runtime.common_provider`).
 
     Raises
     ------
@@ -204,8 +207,7 @@ def classify_fields(
         if results:
             per_model = np.concatenate([r[0] for r in results], axis=1)
             complete = np.concatenate([r[1] for r in results])
-            used = {r[2] for r in results}
-            ran_on = "cuda" if used == {"cuda"} else "cpu"
+            ran_on = common_provider(r[2] for r in results)
         else:
             per_model = np.empty((n_models, 0), dtype=float)
             complete = np.empty(0, dtype=bool)

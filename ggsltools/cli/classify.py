@@ -1,5 +1,6 @@
 """The ``ggsltools train``, ``export`` and ``classify`` subcommands."""
 
+from ..classifiers.runtime import PROVIDERS
 from ..exceptions import InputError
 from ._common import report_written
 
@@ -169,7 +170,11 @@ def _add_classify(subparsers):
     )
     parser.add_argument("--batch-size", type=int, default=256, help="cutouts per batch (256)")
     parser.add_argument(
-        "--provider", choices=("auto", "cpu", "cuda"), default="auto", help="where to run (auto)"
+        "--provider",
+        choices=tuple(PROVIDERS),
+        default="auto",
+        help="where to run (auto: CUDA when available, else CPU; openvino, openvino-bf16: "
+        "OpenVINO on the CPU in float32 or bfloat16, with ggsltools[openvino])",
     )
     parser.add_argument(
         "--workers",

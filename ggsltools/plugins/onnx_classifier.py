@@ -14,7 +14,7 @@ from astropy.table import QTable
 
 from ..classifiers.calibration import apply_temperature
 from ..classifiers.metadata import read_metadata
-from ..classifiers.runtime import make_session
+from ..classifiers.runtime import common_provider, make_session
 from ..exceptions import InputError
 from ..imaging.cutouts import extract_cutouts
 from ..interfaces import Classifier
@@ -97,7 +97,7 @@ class OnnxClassifier(Classifier):
     models : str, `os.PathLike` or sequence of them
         ONNX files following the ggsltools metadata convention. All must take
         the same bands in the same order and the same cutout size.
-    provider : {'auto', 'cpu', 'cuda'}, optional
+    provider : {'auto', 'cpu', 'cuda', 'openvino', 'openvino-bf16'}, optional
         Execution provider (see `~ggsltools.classifiers.runtime.make_session`);
         `provider` tells which one the models actually run on.
     threshold : float, optional
@@ -141,7 +141,7 @@ class OnnxClassifier(Classifier):
             self._metadata.append(metadata)
             self._sessions.append(session)
             used.add(provider_used)
-        self._provider = "cuda" if used == {"cuda"} else "cpu"
+        self._provider = common_provider(used)
         if threshold is None:
             threshold = self._metadata[0]["threshold"]
         threshold = float(threshold)
@@ -166,7 +166,10 @@ class OnnxClassifier(Classifier):
 
     @property
     def provider(self):
-        """Where the models run: ``'cuda'`` or ``'cpu'`` (read from the sessions)."""
+        """Where the models run (read from the sessions; see `common_provider`).
+
+        ``'cuda'``, ``'openvino'``, ``'openvino-bf16'`` or ``'cpu'``.
+        """
         return self._provider
 
     @property

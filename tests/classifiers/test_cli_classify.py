@@ -84,3 +84,16 @@ def test_workers_give_the_serial_table(inputs, tmp_path, capsys):
     assert (tmp_path / "threads.ecsv").read_text() == serial
     assert main([*args, "-o", str(tmp_path / "none.ecsv"), "--workers", "0"]) == 2
     assert "--workers 0" in capsys.readouterr().err
+
+
+def test_openvino_provider_on_workers(inputs, tmp_path, capsys):
+    pytest.importorskip("onnxruntime_ep_openvino")
+    paths, catalogue, model = inputs
+    args = ["classify", "--model", str(model), "--images", *paths, "--catalogue", str(catalogue)]
+    assert main([*args, "-o", str(tmp_path / "cpu.ecsv"), "--provider", "cpu"]) == 0
+    out = tmp_path / "openvino.ecsv"
+    assert main([*args, "-o", str(out), "--provider", "openvino", "--workers", "2"]) == 0
+    assert "OPENVINO provider" in capsys.readouterr().out
+    table, expected = QTable.read(out), QTable.read(tmp_path / "cpu.ecsv")
+    assert table.meta["provider"] == "openvino"
+    np.testing.assert_allclose(table["probability"], expected["probability"], atol=1e-6)

@@ -181,3 +181,47 @@ def test_threshold_defaults_to_the_metadata(tmp_path):
     path = write_model(tmp_path / "m.onnx", band_weighted_model(metadata={"threshold": 0.25}))
     assert OnnxClassifier(path).threshold == 0.25
     assert OnnxClassifier(path, threshold=0.7).threshold == 0.7
+
+
+def test_openvino_gives_the_cpu_probabilities(model_path):
+    pytest.importorskip("onnxruntime_ep_openvino")
+    x = np.random.default_rng(2).normal(0, 3, size=(24, 16, 16, 3)).astype(np.float32)
+    expected = OnnxClassifier(model_path, provider="cpu").predict(x)
+    clf = OnnxClassifier(model_path, provider="openvino")
+    assert clf.provider == "openvino"
+    assert "OpenVINOExecutionProvider" in clf._sessions[0].get_providers()
+    np.testing.assert_allclose(clf.predict(x), expected, rtol=0, atol=1e-6)
+
+
+def test_openvino_in_bfloat16_where_the_cpu_has_it(model_path):
+    pytest.importorskip("onnxruntime_ep_openvino")
+    from ggsltools.classifiers.runtime import _openvino_cpu
+
+    has_bf16 = "BF16" in _openvino_cpu().ep_metadata.get("OPTIMIZATION_CAPABILITIES", "")
+    x = np.random.default_rng(3).normal(0, 3, size=(24, 16, 16, 3)).astype(np.float32)
+    expected = OnnxClassifier(model_path, provider="cpu").predict(x)
+    if has_bf16:
+        clf = OnnxClassifier(model_path, provider="openvino-bf16")
+        assert clf.provider == "openvino-bf16"
+    else:
+        with pytest.warns(ProviderWarning, match="no bfloat16 instructions"):
+            clf = OnnxClassifier(model_path, provider="openvino-bf16")
+        assert clf.provider == "openvino"
+    # bfloat16 keeps 8 bits of mantissa: probabilities within a few 1e-3
+    np.testing.assert_allclose(clf.predict(x), expected, rtol=0, atol=1e-2)
+
+
+def test_openvino_without_the_plugin_falls_back_to_cpu(model_path, monkeypatch):
+    import sys
+
+    from ggsltools.classifiers import runtime
+
+    monkeypatch.setitem(sys.modules, "onnxruntime_ep_openvino", None)  # import fails
+    runtime._openvino_cpu.cache_clear()
+    try:
+        with pytest.warns(ProviderWarning, match="plugin is not installed"):
+            clf = OnnxClassifier(model_path, provider="openvino-bf16")
+    finally:
+        runtime._openvino_cpu.cache_clear()
+    assert clf.provider == "cpu"
+    assert clf._sessions[0].get_providers() == ["CPUExecutionProvider"]
