@@ -210,6 +210,22 @@ def test_inject_into_a_mock_field(tmp_path, capsys):
     added = injected["F814W"].data.sum() - original["F814W"].data.sum()
     assert added > 0
     assert main(inject) == 2  # the outputs exist: nothing is overwritten
+    # without --members, the lines are searched around the model's member potentials
+    own = [a for a in inject if a not in ("--members", str(field / "mock_members.ecsv"))]
+    own[own.index("--n") + 1] = "2"
+    own[own.index("--out") + 1] = str(tmp_path / "own")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", GGSLToolsWarning)
+        assert main(own) == 0
+    assert QTable.read(tmp_path / "own" / "injected_catalogue.ecsv").meta["n_injected"] >= 1
+    # deflection maps have no member potentials: the lines or the members must be given
+    maps = [str(tmp_path / "x.fits"), str(tmp_path / "y.fits")]
+    args = ["maps", str(field / "mock.par"), "--kind", "dpl", "--npix", "32", "--z", "2"]
+    assert main([*args, "-o", *maps]) == 0
+    no_members = ["inject", *maps, "--z-lens", "0.4", *own[own.index("--images") :]]
+    no_members[no_members.index("--out") + 1] = str(tmp_path / "maps")
+    assert main(no_members) == 2
+    assert "no member potentials: give the critical lines" in capsys.readouterr().err
     two_psfs = ["inject", str(field / "mock.par"), "--images", *images, "--psfs", *psfs[:2]]
     two_psfs += ["--lines", "unused.ecsv", "--n", "1", "--seed", "1", "--out", str(tmp_path)]
     assert main(two_psfs) == 2

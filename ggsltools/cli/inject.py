@@ -1,6 +1,6 @@
 """The ``ggsltools inject`` subcommand."""
 
-from ._common import add_model_arguments, band_paths, read_members, read_model, report_written
+from ._common import add_model_arguments, band_paths, members_for, read_model, report_written
 
 __all__ = []
 
@@ -56,6 +56,7 @@ def _add_inject(subparsers):
 def _run_inject(args):
     import numpy as np
 
+    from ..exceptions import InputError
     from ..imaging.io import read_images
     from ..imaging.psf import read_psfs
     from ..injection.driver import inject_lenses, injection_file_names, write_injections
@@ -72,7 +73,13 @@ def _run_inject(args):
     if args.lines is not None:
         lines = read_lines(args.lines)
     else:
-        lines = critical_lines_windowed(model, read_members(args.members), z_source=args.z_lines)
+        members = members_for(args, model)
+        if members is None:
+            raise InputError(
+                f"{args.model[0]} has no member potentials: give the critical lines "
+                "(--lines) or a member catalogue to find them around (--members)"
+            )
+        lines = critical_lines_windowed(model, members, z_source=args.z_lines)
     population = get_plugin("sources", args.population)(bands=tuple(images))
     injector = get_plugin("injectors", "caustic")(
         population=population,
