@@ -158,7 +158,8 @@ _CLUSTER = {
     ),
     "image_options": Key(
         "options",
-        "options of ggsltools.imaging.io.read_images (hdu, weight, zeropoint...)",
+        "options of ggsltools.imaging.io.read_images (hdu, weight, zeropoint...); "
+        "weight maps are paths, relative to the configuration's folder",
         default={},
     ),
     "lens_model": Key(
@@ -691,7 +692,23 @@ def _catalogue_columns(section, columns, where, errors):
             )
 
 
-def _check_clusters(data, errors):
+def _option_paths(value, where, folder, errors):
+    """A path option (one path, or a table of band = path), relative to ``folder``."""
+    if isinstance(value, str):
+        path = Path(value) if Path(value).is_absolute() else folder / value
+        if not path.exists():
+            errors.append(f"{where}: {path} does not exist")
+        return path
+    if isinstance(value, dict) and all(isinstance(v, str) for v in value.values()):
+        return {
+            band: _option_paths(item, f"{where}.{band}", folder, errors)
+            for band, item in value.items()
+        }
+    errors.append(f"{where}: expected a path or a table of band = path, got {value!r}")
+    return value
+
+
+def _check_clusters(data, folder, errors):
     names = set()
     bands = None
     for i, cluster in enumerate(data.get("clusters") or []):
@@ -712,6 +729,11 @@ def _check_clusters(data, errors):
         missing = [band for band in images if band not in psfs]
         if missing:
             errors.append(f"{where}.psfs: no PSF for band(s) {', '.join(missing)}")
+        options = cluster["image_options"]
+        if options and "weight" in options:
+            options["weight"] = _option_paths(
+                options["weight"], f"{where}.image_options.weight", folder, errors
+            )
         model = cluster["lens_model"]
         if model and model["plugin"] is not None:
             _plugin("lens_models", model["plugin"], f"{where}.lens_model.plugin", errors)
@@ -798,7 +820,7 @@ def validate_config(raw, *, folder=".", sections=None):
         if _numbers(low, high) and low >= high:
             errors.append("injection.theta_min: must be below theta_max")
     if "clusters" in data:
-        _check_clusters(data, errors)
+        _check_clusters(data, folder, errors)
     if errors:
         raise InputError(
             f"{len(errors)} problem(s) in the configuration:\n"

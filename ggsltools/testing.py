@@ -248,7 +248,7 @@ def check_injector(injector, images, lens_model, lens_row, source_row, *, seed=0
     Checks that `inject` returns an `~ggsltools.interfaces.InjectionResult` with
     an image per input band of the input shape, leaves the input images
     unchanged, adds flux, and returns a one-row `~astropy.table.QTable` record
-    with at least the columns ``theta_E``, ``z_lens`` and ``z_source``; and that
+    with at least the columns ``theta_e``, ``z_lens`` and ``z_s``; and that
     the same seed gives the same images.
 
     Parameters

@@ -114,7 +114,8 @@ def _add_export(subparsers):
     parser.add_argument(
         "--quantize",
         action="store_true",
-        help="also write int8 models, kept only if the test AUC changes by <= 0.002",
+        help="also write int8 models; the export fails if the test AUC of one changes "
+        "by more than 0.002",
     )
     parser.add_argument("--kb", help="the training knowledge base (needed by --quantize)")
     parser.add_argument("--overwrite", action="store_true", help="replace existing files")

@@ -83,7 +83,9 @@ def _add_demo(subparsers):
     )
     parser.add_argument("--out", default="ggsltools-demo", help="output folder (ggsltools-demo)")
     parser.add_argument(
-        "--quick", action="store_true", help="the small version (two clusters, small networks)"
+        "--quick",
+        action="store_true",
+        help="the small version (two smaller clusters; the VGG only, on one fold)",
     )
     parser.add_argument("--seed", type=int, default=1, help="random seed (1)")
     parser.add_argument(

@@ -127,7 +127,8 @@ def write_demo(directory, *, quick=False, seed=1, overwrite=False, settings=None
         Output folder; the clusters go to ``data/``, the configuration to
         ``ggsltools.toml``.
     quick : bool, optional
-        The small version (two smaller clusters, smaller networks).
+        The small version (two smaller clusters; the VGG only, trained on one
+        fold).
     seed : int, optional
         Seed of the clusters, the knowledge base and the training.
     overwrite : bool, optional

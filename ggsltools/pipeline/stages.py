@@ -83,6 +83,9 @@ def _cluster_files(config):
         files += list(cluster["images"].values()) + list(cluster["psfs"].values())
         files += list(cluster["lens_model"]["files"])
         files.append(cluster["members"]["path"])
+        weight = cluster["image_options"].get("weight")
+        if weight is not None:
+            files += list(weight.values()) if isinstance(weight, dict) else [weight]
         for name in ("inspection", "star_mask"):
             section = cluster.get(name)
             if section and section.get("path"):

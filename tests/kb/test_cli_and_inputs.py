@@ -111,3 +111,16 @@ def test_unwritable_output(mock_clusters, tmp_path):
     with pytest.raises(InputError, match="is a folder"):
         build_kb(config, tmp_path)
     assert main(["build-kb", str(config), "-o", str(tmp_path / "no" / "kb.h5")]) == 2
+
+
+def test_weight_maps_are_paths_relative_to_the_configuration(mock_clusters, monkeypatch):
+    root = mock_clusters
+    weight = "A/mock_F814W.fits"  # any existing file stands for a weight map
+    one = cluster_toml("A", "A", extra=f'image_options = {{ weight = "{weight}" }}')
+    config = load_config(write_config(root, [one], name="weight.toml"))
+    assert config["clusters"][0]["image_options"]["weight"] == root / weight
+    per_band = f'image_options = {{ weight = {{ F814W = "{weight}", F435W = "A/nope.fits" }} }}'
+    bad = write_config(root, [cluster_toml("A", "A", extra=per_band)], name="weight2.toml")
+    monkeypatch.chdir(root / "A")  # paths do not depend on the working directory
+    with pytest.raises(InputError, match=r"image_options.weight.F435W: .*nope.fits does not exist"):
+        load_config(bad)
