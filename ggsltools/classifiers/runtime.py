@@ -13,9 +13,9 @@ plugin, through the OpenVINO execution-provider plugin of ONNX Runtime
 the same probabilities as the CPU provider to rounding. ``"openvino-bf16"``
 computes in bfloat16 on CPUs that have bfloat16 instructions (AMX or
 AVX512-BF16): 2-3x faster than float32 there, with probabilities that differ by
-up to about 1e-3. Without the plugin, or without bfloat16 instructions,
-the session falls back to the CPU provider, or to float32, with a
-`ProviderWarning`.
+a few 1e-3 (test AUC within 2e-4 for the demonstration's models). Without the
+plugin, or without bfloat16 instructions, the session falls back to the CPU
+provider, or to float32, with a `ProviderWarning`.
 """
 
 import functools
