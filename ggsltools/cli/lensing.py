@@ -28,8 +28,8 @@ def _add_maps(subparsers):
     parser.add_argument(
         "--z",
         type=float,
-        help="mass: the lens-plane redshift (LensTool's convention); ampli, dpl: the "
-        "source redshift",
+        help="mass: the lens-plane redshift (LensTool's convention; 0 for the "
+        "projected map of every potential); ampli, dpl: the source redshift",
     )
     parser.add_argument(
         "-o",

@@ -135,7 +135,10 @@ def lenstool_map(model, *, kind, mode, npix, z, champ=None, progress=False):
     z : float
         For ``mass``: the lens-plane redshift (only potentials at that redshift
         contribute, as in LensTool; the source redshift is the model's
-        ``z_source``). For ``ampli``: the source redshift.
+        ``z_source``), or 0 for the projected kappa of every potential in front
+        of the source, each weighted by its own D_LS/D_S, with modes 2-4
+        normalised at the redshift of the first potential. For ``ampli``: the
+        source redshift.
     champ : dict, optional
         Field (``xmin``, ``xmax``, ``ymin``, ``ymax``, in arcsec); the ``.par``
         file's ``champ`` by default.
@@ -151,7 +154,8 @@ def lenstool_map(model, *, kind, mode, npix, z, champ=None, progress=False):
     Raises
     ------
     InputError
-        For an unknown kind or mode, a missing field, or redshifts out of order.
+        For an unknown kind or mode, a missing field, redshifts out of order, or
+        a ``mass`` redshift at which no potential lies.
     """
     parsed = getattr(model, "parsed", None)
     if champ is None and parsed is not None:
@@ -201,18 +205,40 @@ def _mass(model, mode, z, xg, yg):
     zs = parsed.z_source
     if z >= zs:
         raise InputError(f"mass map lens redshift z={z} is not below z_source={zs}")
+    planes = ", ".join(f"{zi:g}" for zi in sorted(set(zl_all.tolist())))
+    if z == 0:
+        # projected kappa: every potential in front of the source, normalised
+        # at the first potential's redshift
+        selected = zl_all < zs
+        z_norm = float(zl_all[0])
+        if z_norm >= zs:
+            raise InputError(
+                f"mass map z=0 (projected) normalises at the first potential's "
+                f"redshift {z_norm}, not below z_source={zs}"
+            )
+    elif z > 0:
+        selected = np.abs(zl_all - z) < 1e-12
+        z_norm = z
+    else:
+        raise InputError(f"mass map lens redshift z={z} is negative")
+    if not selected.any():
+        raise InputError(
+            f"mass map lens redshift z={z}: no potential of {parsed.path} in front "
+            f"of z_source={zs} lies there (potential redshifts: {planes}); z=0 "
+            "gives the projected map of every potential"
+        )
     dos = dimensionless_distance(cosmo, zs)
     weights = np.array(
         [
-            dimensionless_distance(cosmo, zi, zs) / dos if abs(zi - z) < 1e-12 and zi < zs else 0.0
-            for zi in zl_all
+            dimensionless_distance(cosmo, zi, zs) / dos if s else 0.0
+            for zi, s in zip(zl_all, selected)
         ]
     )
     xx, yy = np.meshgrid(xg, yg)
     h = sum_hessian(parsed.potentials, xx, yy, weights=weights)
     data = 0.5 * (h[0] + h[2])
-    dlsds = dimensionless_distance(cosmo, z, zs) / dos
-    dl = dimensionless_distance(cosmo, z)
+    dlsds = dimensionless_distance(cosmo, z_norm, zs) / dos
+    dl = dimensionless_distance(cosmo, z_norm)
     hh = cosmo.H0.to_value(u.km / u.s / u.Mpc) / LENSTOOL_CONSTANTS["h0"]
     dx, dy = xg[1] - xg[0], yg[1] - yg[0]
     factor = {

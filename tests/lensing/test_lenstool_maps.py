@@ -167,6 +167,43 @@ fini
     return LensToolParModel.read(path)
 
 
+def test_mass_at_z0_is_the_projected_map(tmp_path):
+    """g_mass with z_l = 0: every plane, each with its own D_LS/D_S; units at lens[0].z."""
+    model = _two_plane_par(tmp_path)
+
+    def mass(mode, z):
+        return lenstool_map(model, kind="mass", mode=mode, npix=21, z=z).data
+
+    projected = mass(1, 0.0)
+    assert_allclose(projected, mass(1, 0.3) + mass(1, 0.5), rtol=1e-12)
+    assert np.all(projected > 0)
+    for mode in (2, 3, 4):
+        factor = mass(mode, 0.3) / mass(1, 0.3)  # the unit conversion at z_l = 0.3
+        assert np.all(np.isfinite(mass(mode, 0.0)))
+        assert_allclose(mass(mode, 0.0), projected * factor, rtol=1e-12)
+
+
+def test_mass_at_z0_of_one_plane_is_lenstools_own_map():
+    """One lens plane: the projected map is LensTool's mass map at that plane."""
+    folder = DATA / "examples" / "with_sources"
+    model = LensToolParModel.read(folder / "test_source.par")
+    mode, npix, _ = model.parsed.runmode("mass")[:3]
+    ours = lenstool_map(model, kind="mass", mode=int(mode), npix=int(npix), z=0.0).data
+    ref = fits.getdata(folder / "mass.fits").astype(float)
+    assert ours.shape == ref.shape
+    assert np.median(np.abs(ours - ref) / np.abs(ref)) <= 1e-6
+
+
+def test_mass_redshift_without_potentials_is_refused(tmp_path):
+    model = _two_plane_par(tmp_path)
+    with pytest.raises(
+        InputError, match=r"z=0\.4: no potential .* \(potential redshifts: 0\.3, 0\.5\)"
+    ):
+        lenstool_map(model, kind="mass", mode=1, npix=21, z=0.4)
+    with pytest.raises(InputError, match="z=-0.3 is negative"):
+        lenstool_map(model, kind="mass", mode=2, npix=21, z=-0.3)
+
+
 def test_ampli_kappa_with_several_planes_warns_as_lenstool(tmp_path, caplog):
     """g_ampli: modes 5 and 6 are not valid for lenses at several redshifts."""
     model = _two_plane_par(tmp_path)
