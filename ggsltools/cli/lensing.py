@@ -14,10 +14,11 @@ def _add_maps(subparsers):
             "Evaluate a lens model on LensTool's grid (the .par file's champ section) "
             "and write the map LensTool's runmode of the same name writes: 'mass' "
             "(mode 1 kappa, 2 g/cm^2, 3 1e12 Msun per pixel, 4 1e12 Msun/kpc^2), "
-            "'kappa' (= mass mode 1), 'ampli' (mode 1 det A = 1/mu, 5 kappa, "
-            "6 gamma) or 'dpl' (deflection maps, two files, readable back by the "
-            "lenstool-maps plugin). Defaults come from the .par file's runmode line "
-            "of that kind when there is one."
+            "'kappa' (= mass mode 1), 'ampli' (npix x npix; mode 1 magnification "
+            "mu = 1/det A, 2 |mu|, 3 2.5 log10 |mu|, 4 LensTool's mode 4, 5 kappa and "
+            "6 gamma normalised to D_LS/D_S = 1) or 'dpl' (deflection maps, two "
+            "files, readable back by the lenstool-maps plugin). Defaults come from "
+            "the .par file's runmode line of that kind when there is one."
         ),
     )
     add_model_arguments(parser)
@@ -27,8 +28,8 @@ def _add_maps(subparsers):
     parser.add_argument(
         "--z",
         type=float,
-        help="mass: the lens-plane redshift (LensTool's convention); ampli, dpl: the "
-        "source redshift",
+        help="mass: the lens-plane redshift (LensTool's convention; 0 for the "
+        "projected map of every potential); ampli, dpl: the source redshift",
     )
     parser.add_argument(
         "-o",

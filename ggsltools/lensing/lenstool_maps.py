@@ -1,11 +1,14 @@
 """LensTool-compatible maps: the ``mass`` and ``ampli`` runmodes.
 
-`lenstool_map` evaluates a lens model on LensTool's grid (nodes from ``champ``
-including both edges, x_i = xmin + i (xmax - xmin)/(n - 1), ny = int(n * (ymax -
-ymin)/(xmax - xmin))) and returns an `~astropy.nddata.NDData` with a TAN WCS
-centred on the reference point; `write_lenstool_fits` writes it as LensTool does
-(float32 primary image).
+`lenstool_map` evaluates a lens model on the grid of LensTool's runmode (nodes
+from ``champ`` including both edges, x_i = xmin + i (xmax - xmin)/(n - 1); ``mass``
+maps have ny = int(n (ymax - ymin)/(xmax - xmin)) rows, ``ampli`` maps n rows at
+y_j = ymin + j (ymax - ymin)/(n - 1)) and returns an `~astropy.nddata.NDData` with
+a TAN WCS centred on the reference point; `write_lenstool_fits` writes it as
+LensTool does (float32 primary image).
 """
+
+import logging
 
 import astropy.units as u
 import numpy as np
@@ -17,7 +20,9 @@ from ..exceptions import InputError
 from .lenstool import LENSTOOL_CONSTANTS, dimensionless_distance, sum_hessian
 from .maps import hessian_at
 
-__all__ = ["lenstool_grid", "lenstool_map", "write_lenstool_fits", "MASS_UNITS"]
+__all__ = ["lenstool_grid", "lenstool_map", "write_lenstool_fits", "MASS_UNITS", "AMPLI_MODES"]
+
+_log = logging.getLogger("ggsltools")
 
 #: Units of the ``mass`` modes 1-4.
 MASS_UNITS = {
@@ -27,9 +32,20 @@ MASS_UNITS = {
     4: 1e12 * u.Msun / u.kpc**2,
 }
 
+#: The image-plane ``ampli`` modes (LensTool's ``g_ampli``), all dimensionless:
+#: 1 to 4 at the source redshift of the runmode line, 5 and 6 for D_LS/D_S = 1.
+AMPLI_MODES = {
+    1: "magnification mu = 1/det A (signed)",
+    2: "|mu|",
+    3: "-2.5 log10 |det A| = 2.5 log10 |mu|",
+    4: "(1 - kappa) ((1 - kappa)^2 + gamma^2) / ((1 - kappa)^2 - gamma^2)",
+    5: "kappa for D_LS/D_S = 1",
+    6: "gamma for D_LS/D_S = 1",
+}
 
-def lenstool_grid(champ, npix):
-    """LensTool's map grid.
+
+def lenstool_grid(champ, npix, *, kind="mass"):
+    """LensTool's map grid for a runmode.
 
     Parameters
     ----------
@@ -37,11 +53,16 @@ def lenstool_grid(champ, npix):
         ``xmin``, ``xmax``, ``ymin``, ``ymax`` (Quantities or arcsec).
     npix : int
         Number of nodes along x.
+    kind : {'mass', 'ampli'}, optional
+        The runmode: ``mass`` maps (``g_mass``) have ny = int(npix (ymax -
+        ymin)/(xmax - xmin)) rows; ``ampli`` maps (``g_ampli``) are npix x npix,
+        both axes spanning their own extent.
 
     Returns
     -------
     x, y : `~numpy.ndarray`
-        1D node positions in arcsec along x (npix) and y (ny).
+        1D node positions in arcsec along x (npix) and y (ny), both edges
+        included.
     """
     lim = {
         k: u.Quantity(champ[k], u.arcsec).to_value(u.arcsec)
@@ -51,7 +72,17 @@ def lenstool_grid(champ, npix):
     if npix < 2:
         raise InputError(f"npix={npix} must be at least 2")
     nx = npix
-    ny = int(nx / (lim["xmax"] - lim["xmin"]) * (lim["ymax"] - lim["ymin"]))
+    if kind == "ampli":
+        ny = npix
+    elif kind == "mass":
+        ny = int(nx / (lim["xmax"] - lim["xmin"]) * (lim["ymax"] - lim["ymin"]))
+    else:
+        raise InputError(f"grid kind {kind!r} unknown ('mass' or 'ampli')")
+    if ny < 2:
+        raise InputError(
+            f"npix={npix} gives {ny} row(s) over y = {lim['ymin']}..{lim['ymax']}: "
+            "at least 2 are needed"
+        )
     dx = (lim["xmax"] - lim["xmin"]) / (nx - 1)
     dy = (lim["ymax"] - lim["ymin"]) / (ny - 1)
     return lim["xmin"] + np.arange(nx) * dx, lim["ymin"] + np.arange(ny) * dy
@@ -95,13 +126,19 @@ def lenstool_map(model, *, kind, mode, npix, z, champ=None, progress=False):
         `~ggsltools.plugins.deflection_maps.write_deflection_maps`).
     mode : int
         ``mass``: 1 = kappa, 2 = g/cm^2, 3 = 1e12 Msun per pixel, 4 = 1e12
-        Msun/kpc^2; ``ampli``: 1 = 1/mu, 5 = kappa, 6 = gamma.
+        Msun/kpc^2 (see ``MASS_UNITS``); ``ampli``: 1 = magnification mu (not
+        1/mu), 2 = abs(mu), 3 = 2.5 log10 abs(mu), 4 = LensTool's mode 4, 5 =
+        kappa and 6 = gamma, both normalised to D_LS/D_S = 1 whatever ``z`` (see
+        ``AMPLI_MODES``).
     npix : int
-        Number of nodes along x.
+        Number of nodes along x; ``ampli`` maps are ``npix`` x ``npix``.
     z : float
         For ``mass``: the lens-plane redshift (only potentials at that redshift
         contribute, as in LensTool; the source redshift is the model's
-        ``z_source``). For ``ampli``: the source redshift.
+        ``z_source``), or 0 for the projected kappa of every potential in front
+        of the source, each weighted by its own D_LS/D_S, with modes 2-4
+        normalised at the redshift of the first potential. For ``ampli``: the
+        source redshift.
     champ : dict, optional
         Field (``xmin``, ``xmax``, ``ymin``, ``ymax``, in arcsec); the ``.par``
         file's ``champ`` by default.
@@ -117,7 +154,8 @@ def lenstool_map(model, *, kind, mode, npix, z, champ=None, progress=False):
     Raises
     ------
     InputError
-        For an unknown kind or mode, a missing field, or redshifts out of order.
+        For an unknown kind or mode, a missing field, redshifts out of order, or
+        a ``mass`` redshift at which no potential lies.
     """
     parsed = getattr(model, "parsed", None)
     if champ is None and parsed is not None:
@@ -125,48 +163,22 @@ def lenstool_map(model, *, kind, mode, npix, z, champ=None, progress=False):
     if not champ:
         where = f"{parsed.path}: no 'champ' section" if parsed is not None else "no champ"
         raise InputError(f"{where} and no field given (xmin, xmax, ymin, ymax)")
-    xg, yg = lenstool_grid(champ, npix)
-    xx, yy = np.meshgrid(xg, yg)
     if kind == "mass":
         model = _parsed(model)
-        cosmo = model.cosmology
-        pots = parsed.potentials
-        zl_all = np.asarray(pots["z_lens"], dtype=float)
         if mode not in MASS_UNITS:
             raise InputError(f"mass mode {mode} unknown (1, 2, 3 or 4)")
-        zs = parsed.z_source
-        if z >= zs:
-            raise InputError(f"mass map lens redshift z={z} is not below z_source={zs}")
-        dos = dimensionless_distance(cosmo, zs)
-        weights = np.array(
-            [
-                dimensionless_distance(cosmo, zi, zs) / dos
-                if abs(zi - z) < 1e-12 and zi < zs
-                else 0.0
-                for zi in zl_all
-            ]
-        )
-        h = sum_hessian(pots, xx, yy, weights=weights)
-        data = 0.5 * (h[0] + h[2])
-        dlsds = dimensionless_distance(cosmo, z, zs) / dos
-        dl = dimensionless_distance(cosmo, z)
-        hh = cosmo.H0.to_value(u.km / u.s / u.Mpc) / LENSTOOL_CONSTANTS["h0"]
-        dx, dy = xg[1] - xg[0], yg[1] - yg[0]
-        factor = {
-            1: 1.0,
-            2: LENSTOOL_CONSTANTS["cH4piG"] * hh / dl / dlsds,
-            3: LENSTOOL_CONSTANTS["MCRIT12"] / hh * dx * dy * dl / dlsds,
-            4: LENSTOOL_CONSTANTS["cH0_4piG"] * hh / dl / dlsds,
-        }[mode]
-        data = data * factor
+        xg, yg = lenstool_grid(champ, npix, kind="mass")
+        data = _mass(model, mode, z, xg, yg)
         unit = MASS_UNITS[mode]
     elif kind == "ampli":
-        if mode not in (1, 5, 6):
-            raise InputError(f"ampli mode {mode} unknown (1 = 1/mu, 5 = kappa, 6 = gamma)")
-        h = hessian_at(model, xx, yy, z_source=z, progress=progress)
-        kappa = 0.5 * (h[0] + h[2])
-        gamma = np.hypot(0.5 * (h[0] - h[2]), h[1])
-        data = {1: (1 - kappa) ** 2 - gamma**2, 5: kappa, 6: gamma}[mode]
+        if mode not in AMPLI_MODES:
+            modes = ", ".join(f"{k} = {v}" for k, v in AMPLI_MODES.items())
+            raise InputError(
+                f"ampli mode {mode} not supported (image-plane modes: {modes}; "
+                "0 switches the map off in LensTool)"
+            )
+        xg, yg = lenstool_grid(champ, npix, kind="ampli")
+        data = _ampli(model, mode, z, xg, yg, progress=progress)
         unit = u.dimensionless_unscaled
     else:
         raise InputError(
@@ -183,6 +195,92 @@ def lenstool_map(model, *, kind, mode, npix, z, champ=None, progress=False):
             "model": str(parsed.path) if parsed is not None else repr(model),
         },
     )
+
+
+def _mass(model, mode, z, xg, yg):
+    """LensTool's ``g_mass``: a ``mass`` map of a `LensToolParModel` on a grid."""
+    parsed = model.parsed
+    cosmo = model.cosmology
+    zl_all = np.asarray(parsed.potentials["z_lens"], dtype=float)
+    zs = parsed.z_source
+    if z >= zs:
+        raise InputError(f"mass map lens redshift z={z} is not below z_source={zs}")
+    planes = ", ".join(f"{zi:g}" for zi in sorted(set(zl_all.tolist())))
+    if z == 0:
+        # projected kappa: every potential in front of the source, normalised
+        # at the first potential's redshift
+        selected = zl_all < zs
+        z_norm = float(zl_all[0])
+        if z_norm >= zs:
+            raise InputError(
+                f"mass map z=0 (projected) normalises at the first potential's "
+                f"redshift {z_norm}, not below z_source={zs}"
+            )
+    elif z > 0:
+        selected = np.abs(zl_all - z) < 1e-12
+        z_norm = z
+    else:
+        raise InputError(f"mass map lens redshift z={z} is negative")
+    if not selected.any():
+        raise InputError(
+            f"mass map lens redshift z={z}: no potential of {parsed.path} in front "
+            f"of z_source={zs} lies there (potential redshifts: {planes}); z=0 "
+            "gives the projected map of every potential"
+        )
+    dos = dimensionless_distance(cosmo, zs)
+    weights = np.array(
+        [
+            dimensionless_distance(cosmo, zi, zs) / dos if s else 0.0
+            for zi, s in zip(zl_all, selected)
+        ]
+    )
+    xx, yy = np.meshgrid(xg, yg)
+    h = sum_hessian(parsed.potentials, xx, yy, weights=weights)
+    data = 0.5 * (h[0] + h[2])
+    dlsds = dimensionless_distance(cosmo, z_norm, zs) / dos
+    dl = dimensionless_distance(cosmo, z_norm)
+    hh = cosmo.H0.to_value(u.km / u.s / u.Mpc) / LENSTOOL_CONSTANTS["h0"]
+    dx, dy = xg[1] - xg[0], yg[1] - yg[0]
+    factor = {
+        1: 1.0,
+        2: LENSTOOL_CONSTANTS["cH4piG"] * hh / dl / dlsds,
+        3: LENSTOOL_CONSTANTS["MCRIT12"] / hh * dx * dy * dl / dlsds,
+        4: LENSTOOL_CONSTANTS["cH0_4piG"] * hh / dl / dlsds,
+    }[mode]
+    return data * factor
+
+
+def _ampli(model, mode, z, xg, yg, *, progress):
+    """LensTool's ``g_ampli`` image-plane modes on a grid, for source redshift ``z``."""
+    xx, yy = np.meshgrid(xg, yg)
+    h = hessian_at(model, xx, yy, z_source=z, progress=progress)
+    if mode in (5, 6):
+        # g_ampli divides the D_LS-weighted second derivatives by D_LS of the
+        # first lens plane, not by D_S: kappa and gamma for D_LS/D_S = 1
+        h = h / model.distance_ratio(z)
+        parsed = getattr(model, "parsed", None)
+        if parsed is not None and len(set(parsed.potentials["z_lens"].tolist())) > 1:
+            _log.warning(
+                "ampli mode %d of %s: potentials at several redshifts; as in LensTool "
+                "the map is normalised with D_LS of the first potential's redshift",
+                mode,
+                parsed.path,
+            )
+    kappa = 0.5 * (h[0] + h[2])
+    gamma = np.hypot(0.5 * (h[0] - h[2]), h[1])
+    if mode == 5:
+        return kappa
+    if mode == 6:
+        return gamma
+    det_a = (1.0 - kappa) ** 2 - gamma**2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if mode == 1:
+            return 1.0 / det_a
+        if mode == 2:
+            return 1.0 / np.abs(det_a)
+        if mode == 3:
+            return -2.5 * np.log10(np.abs(det_a))
+        return (1.0 - kappa) * ((1.0 - kappa) ** 2 + gamma**2) / det_a
 
 
 def write_lenstool_fits(nddata, path, *, overwrite=False):
