@@ -12,7 +12,8 @@ that precede the potfile section; only the first ``grille nlens`` of them are us
 explicit potentials take kpc radii before arcsec ones, while potfile sections take
 ``core``/``cut`` in arcsec before ``corekpc``/``cutkpc``; kpc are turned into
 arcsec with LensTool's own constant and the angular-diameter distance of the
-potential's redshift.
+potential's redshift. Like LensTool, the reader skips, line by line and with a
+warning, a first word at top level that opens no section, and a stray ``end``.
 """
 
 import math
@@ -164,7 +165,8 @@ _GRILLE_KEYS = {
 }
 _COSMO_KEYS = {"h0", "omega", "omegam", "lambda", "omegax", "omegak", "wx", "wa", "model"}
 _CHAMP_KEYS = {"xmin", "xmax", "ymin", "ymax", "dmax", "ra_min", "ra_max", "dec_min", "dec_max"}
-# sections whose content is kept as raw keyword lines or not needed here
+# sections whose content is not needed here; a first word at top level that is no
+# section name is skipped as one line, as LensTool does
 _RAW_SECTIONS = {
     "runmode",
     "source",
@@ -327,6 +329,15 @@ def _int(lines, number, tokens, index, what):
     if value != int(value):
         raise lines.error(number, f"{what} expects an integer, got {tokens[index]!r}")
     return int(value)
+
+
+def _is_section(word):
+    """Whether a first word at top level opens a section (as LensTool matches them)."""
+    return (
+        word in ("runmode", "source", "champ")
+        or word in _RAW_SECTIONS
+        or word.startswith(("grille", "grid", "potent", "limit", "potfile", "cosmolog", "image"))
+    )
 
 
 def _section(lines, start_number, name):
@@ -629,7 +640,11 @@ def read_par(path):
     Warns
     -----
     ModelFormatWarning
-        For each unknown keyword or section (naming the line), which is ignored.
+        For each unknown keyword (naming the line), which is ignored. As in
+        LensTool, a line at top level whose first word is no section name (the
+        date and chi2 lines heading some ``best.par`` files) is skipped alone,
+        and so is an ``end`` outside a section (``bestopt.par`` files have one
+        before ``fini``).
     """
     path = Path(path)
     lines = _Lines(path)
@@ -647,7 +662,14 @@ def read_par(path):
             finished = True
             break
         if first == "end":
-            raise lines.error(number, "'end' outside a section")
+            # LensTool's bestopt.par files end with a stray 'end' before 'fini'
+            lines.warn(number, "'end' outside a section; ignored")
+            continue
+        if not _is_section(first):
+            # LensTool skips a line whose first word is no section name (the
+            # date and chi2 lines heading some best.par files).
+            lines.warn(number, f"unknown keyword {first!r} outside a section; line ignored")
+            continue
         body = _section(lines, number, first)
         if first == "runmode":
             for n, t in body:
@@ -694,10 +716,8 @@ def read_par(path):
                     champ[key] = _float(lines, n, t, 1, key)
                 elif key not in _CHAMP_KEYS:
                     lines.warn(n, f"unknown keyword {key!r} in section 'champ'; ignored")
-        elif first.startswith("image") or first in _RAW_SECTIONS:
-            continue
         else:
-            lines.warn(number, f"unknown section {first!r}; ignored")
+            continue
     if not finished:
         warnings.warn(
             f"{path}: no 'fini' line; read to the end of the file", ModelFormatWarning, stacklevel=2

@@ -71,6 +71,62 @@ def test_real_cluster_models_parse():
     np.testing.assert_allclose(m1931.cosmology.Om0, 0.3)
 
 
+def test_best_par_with_heading_lines():
+    """LensTool's best.par starts with a date and chi2 lines: each is one line skipped."""
+    path = DATA / "examples" / "with_galaxies" / "best.par"
+    with pytest.warns(ModelFormatWarning) as record:
+        model = read_par(path)
+    messages = [str(w.message) for w in record]
+    assert any("best.par, line 1: unknown keyword 'Tue'" in m for m in messages)
+    assert any("line 9: unknown keyword 'n_Warning:'" in m for m in messages)
+    assert len(messages) == 9
+    assert model.runmode("mass") == ["3", "100", "1.000", "mass.fits"]
+    assert model.runmode("reference") == ["3", "0.000000", "0.000000"]
+    assert model.reference is not None
+    assert len(model.potentials) == 13
+    assert model.z_source == 1.0
+
+
+def test_stray_word_before_runmode_keeps_reference(tmp_path):
+    path = _write(tmp_path, "Tue Jul  3 08:46:19 2007\n" + BASE.replace("{extra}", ""))
+    with pytest.warns(ModelFormatWarning, match=r"bad\.par, line 1: unknown keyword 'Tue'"):
+        model = read_par(path)
+    np.testing.assert_allclose(
+        [model.reference.ra.deg, model.reference.dec.deg], [10.0, -20.0], rtol=1e-12
+    )
+
+
+@pytest.mark.parametrize("cluster, end_line", [("A2744", 200), ("M1149", 219)])
+def test_bestopt_par_matches_best_par(cluster, end_line):
+    """bestopt.par (members in potfiles, a stray 'end') gives best.par's potentials."""
+    with pytest.warns(ModelFormatWarning) as record:
+        opt = read_par(DATA / cluster / "bestopt.par")
+    assert [str(w.message) for w in record] == [
+        f"{DATA / cluster / 'bestopt.par'}, line {end_line}: 'end' outside a section; ignored"
+    ]
+    best = read_par(DATA / cluster / "best.par").potentials
+    pots = opt.potentials
+    # the test copies of the largest member catalogues hold their first 40 members
+    assert list(pots["origin"]).count("potfile") >= 40
+    index = {name: i for i, name in enumerate(best["id"])}
+    assert all(name in index for name in pots["id"])
+    ref = best[[index[name] for name in pots["id"]]]
+    np.testing.assert_array_equal(ref["profile"], pots["profile"])
+    np.testing.assert_allclose(ref["v_disp"].value, pots["v_disp"].value, rtol=1e-8, atol=5e-7)
+    np.testing.assert_allclose(ref["b0"].value, pots["b0"].value, rtol=3e-8)
+    np.testing.assert_allclose(ref["r_cut"].value, pots["r_cut"].value, rtol=1e-6)
+    np.testing.assert_allclose(ref["r_core"].value, pots["r_core"].value, rtol=3e-5, atol=1e-7)
+    np.testing.assert_allclose(ref["ellipticity"], pots["ellipticity"], atol=5e-7)
+    np.testing.assert_allclose(ref["angle"].value, pots["angle"].value, atol=5e-7)
+    np.testing.assert_allclose(ref["y"].value, pots["y"].value, atol=5e-7)
+    # best.par holds the members of A2744 shifted by 3.1e-4" in x (LensTool's own)
+    dx = (ref["x"] - pots["x"]).value
+    members = np.asarray(pots["origin"]) == "potfile"
+    np.testing.assert_allclose(dx[~members], 0.0, atol=5e-7)
+    shift = 3.11e-4 if cluster == "A2744" else 0.0
+    np.testing.assert_allclose(dx[members], shift, atol=1e-6)
+
+
 def _write(tmp_path, text, name="bad.par"):
     path = tmp_path / name
     path.write_text(text)
