@@ -16,6 +16,7 @@ potential's redshift. Like LensTool, the reader skips, line by line and with a
 warning, a first word at top level that opens no section, and a stray ``end``.
 """
 
+import logging
 import math
 import os
 import warnings
@@ -32,6 +33,8 @@ from scipy.ndimage import map_coordinates, spline_filter1d
 from ..cosmology import angular_diameter_distance_between
 from ..exceptions import ModelFormatError, ModelFormatWarning
 from . import profiles
+
+log = logging.getLogger("ggsltools")
 
 __all__ = [
     "LENSTOOL_CONSTANTS",
@@ -195,13 +198,15 @@ class LensToolModel:
         The ``.par`` file.
     potentials : `~astropy.table.QTable`
         One row a potential used by LensTool (after the ``grille nlens``
-        truncation), with columns ``id`` (str), ``profile`` (LensTool profil),
+        truncation; potentials of zero strength, b0 = 0, are skipped as LensTool
+        skips them, with a log message), with columns ``id`` (str), ``profile`` (LensTool profil),
         ``x``, ``y`` (arcsec, the tangent-plane frame of `reference`),
         ``ellipticity`` (e = (a^2 - b^2)/(a^2 + b^2); the shear for profil 14),
         ``eps`` ((a - b)/(a + b) as LensTool uses it), ``angle`` (deg,
         counter-clockwise from x), ``r_core`` and ``r_cut`` (arcsec, after kpc
         conversion; ``r_core`` is the scale radius of an NFW, ``r_cut`` is inf when
-        absent), ``v_disp`` (km/s), ``b0`` (arcsec), ``z_lens``, ``mag`` and
+        absent: a dPIE without cut radius is then the untruncated profile, its
+        s -> inf limit), ``v_disp`` (km/s), ``b0`` (arcsec), ``z_lens``, ``mag`` and
         ``origin`` ('potentiel' or 'potfile').
     reference : `~astropy.coordinates.SkyCoord` or None
         Reference point of the frame (``runmode reference``), None if absent.
@@ -730,6 +735,7 @@ def read_par(path):
     pots = pots[:nlens]
     cosmology = _cosmology_from(cosmo, lines)
     _finish_potentials(pots, cosmology, lines)
+    pots = _drop_zero_strength(pots, path)
     if "dmax" in champ:
         d = champ["dmax"]
         frame = {"xmin": -d, "xmax": d, "ymin": -d, "ymax": d}
@@ -748,6 +754,29 @@ def read_par(path):
         nlens=nlens,
         nlens_opt=grille.get("nlens_opt", 0),
     )
+
+
+def _drop_zero_strength(pots, path):
+    """The potentials less those of zero strength, which LensTool skips.
+
+    A potfile member with magnitude 0 (no scaling relation applied) or a
+    potential without ``v_disp`` has b0 = 0: it deflects nothing, and its
+    undefined terms (0 times an infinite cut radius) would turn every sum into
+    NaN. External shears (profil 14) carry their strength elsewhere and stay.
+    """
+    kept = [p for p in pots if p["b0"] != 0 or p["profile"] == 14]
+    if len(kept) < len(pots):
+        skipped = [p for p in pots if p["b0"] == 0 and p["profile"] != 14]
+        log.warning(
+            "%s: %d potential(s) of zero strength (b0 = 0: v_disp = 0, or a potfile "
+            "member with mag 0) skipped, as LensTool does: %s",
+            path,
+            len(skipped),
+            ", ".join(f"{p['id']} (line {p['line']})" for p in skipped),
+        )
+    if not kept:
+        raise ModelFormatError(f"{path}: every potential has zero strength (b0 = 0)")
+    return kept
 
 
 def _finish_potentials(pots, cosmology, lines):
@@ -899,8 +928,11 @@ def _sum_params(kind, params, x, y, weights, chunk):
     flat_y = y.reshape(-1)
     flat_out = out.reshape(ncomp, -1)
     compiled = _COMPILED_PROFILES[kind]
-    fast_ones = [i for i, p in enumerate(params) if p[0] in compiled and weights[i] != 0]
-    others = [i for i, p in enumerate(params) if p[0] not in compiled and weights[i] != 0]
+    # The deflection kernel, built with fast arithmetic that assumes finite
+    # numbers, takes the dPIEs with a finite cut radius only.
+    in_kernel = [p[0] in compiled and (kind == "h" or math.isfinite(p[7])) for p in params]
+    fast_ones = [i for i, k in enumerate(in_kernel) if k and weights[i] != 0]
+    others = [i for i, k in enumerate(in_kernel) if not k and weights[i] != 0]
     todo = fast_ones + others
     if fast_ones and flat_x.size and _use_compiled():
         from . import _fast
@@ -939,7 +971,7 @@ def _isothermal_rows(params, indices, weights):
         w = weights[i]
         if prof == 81:
             a, s = rc, rcut
-            scale = w * b0 * s / (s - a)
+            scale = w * profiles._dpie_scale(b0, a, s)
             elliptical = eps > profiles.CIRCULAR_EPS_MAX
             centre = w * profiles._dpie_mean_kappa_centre(b0, a, s)
         else:
