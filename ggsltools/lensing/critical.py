@@ -392,8 +392,9 @@ def _lines_table(records, model, meta):
     for name in _VERTEX_COLUMNS:
         table[name] = _object_column([r[name] for r in records])
         table[name].description = "vertices in arcsec, lens-model frame"
-    table["member"] = np.full(n, "", dtype="U32")
-    table["other_members"] = np.full(n, "", dtype="U256")
+    # filled by assign_members, which sizes the strings to the ids
+    table["member"] = np.full(n, "", dtype=str)
+    table["other_members"] = np.full(n, "", dtype=str)
     table["n_members"] = np.zeros(n, dtype=int)
     ra0, dec0 = _model_to_radec(0.0, 0.0, model.center)
     table.meta.update(
@@ -1056,7 +1057,8 @@ def assign_members(lines, members, *, id_column="id", rank_by=None, largest=True
     -------
     lines : `~astropy.table.QTable`
         A copy with ``member`` (id of the member the line belongs to, "" if none),
-        ``other_members`` (ids of the other enclosed members, comma-separated),
+        ``other_members`` (ids of the other enclosed members, comma-separated;
+        both string columns are as wide as their longest value, never truncated),
         ``n_members`` filled and ``classification`` updated by `classify_lines`.
 
     Raises
@@ -1076,6 +1078,8 @@ def assign_members(lines, members, *, id_column="id", rank_by=None, largest=True
         column = members[rank_by]
         rank = np.asarray(getattr(column, "value", column), dtype=float)
     lines = lines.copy()
+    member = [str(m) for m in lines["member"]]
+    others = [str(m) for m in lines["other_members"]]
     for i, polygon in enumerate(_polygons(lines)):
         if polygon is None:
             continue
@@ -1087,9 +1091,12 @@ def assign_members(lines, members, *, id_column="id", rank_by=None, largest=True
         else:
             key = -rank[inside] if largest else rank[inside]
         ordered = inside[np.argsort(key, kind="stable")]
-        lines["member"][i] = ids[ordered[0]]
-        lines["other_members"][i] = ",".join(ids[ordered[1:]])
+        member[i] = ids[ordered[0]]
+        others[i] = ",".join(ids[ordered[1:]])
         lines["n_members"][i] = inside.size
+    # strings as wide as the longest: a line can enclose tens of members
+    lines["member"] = np.array(member, dtype=str)
+    lines["other_members"] = np.array(others, dtype=str)
     lines.meta["members_assigned"] = True
     return classify_lines(lines)
 
