@@ -73,10 +73,21 @@ class LensModel(abc.ABC):
     when they exist; a class attribute ``grid_methods_take_points = True`` says
     that they are accurate at arbitrary positions too (critical-line vertices,
     caustics).
+
+    A model whose mass lies at several redshifts (potentials at different lens
+    redshifts, each deflecting in proportion to its own D_LS/D_S) sets
+    `single_plane` to False: its deflection and second derivatives do not scale
+    with one distance ratio, and shared code then evaluates them for each source
+    redshift instead of rescaling those of another.
     """
 
     #: Short description shown by ``ggsltools plugins``.
     description = ""
+
+    #: Whether all the mass lies on the plane at `z_lens`, so that deflections
+    #: and second derivatives for one source redshift are those for another
+    #: times the ratio of their D_LS/D_S (see the notes above).
+    single_plane = True
 
     def __init__(self, *, z_lens, center, cosmology=DEFAULT_COSMOLOGY):
         z_lens = float(z_lens)

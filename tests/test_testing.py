@@ -44,6 +44,12 @@ def test_lens_model_kit_catches_wrong_hessian_and_scaling(sis):
     with pytest.raises(AssertionError, match="does not scale with D_LS/D_S"):
         check_lens_model(NoScaling(), z_source=2.0)
 
+    # a model with mass at several redshifts says so, and is not held to one scaling
+    class SeveralPlanes(NoScaling):
+        single_plane = False
+
+    check_lens_model(SeveralPlanes(), z_source=2.0)
+
 
 class Gaussians(SourcePopulation):
     bands = ("F606W", "F814W")

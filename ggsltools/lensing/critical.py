@@ -392,8 +392,9 @@ def _lines_table(records, model, meta):
     for name in _VERTEX_COLUMNS:
         table[name] = _object_column([r[name] for r in records])
         table[name].description = "vertices in arcsec, lens-model frame"
-    table["member"] = np.full(n, "", dtype="U32")
-    table["other_members"] = np.full(n, "", dtype="U256")
+    # filled by assign_members, which sizes the strings to the ids
+    table["member"] = np.full(n, "", dtype=str)
+    table["other_members"] = np.full(n, "", dtype=str)
     table["n_members"] = np.zeros(n, dtype=int)
     ra0, dec0 = _model_to_radec(0.0, 0.0, model.center)
     table.meta.update(
@@ -480,17 +481,23 @@ def critical_lines(
 def _grid_tables(model, grid, z_sources, *, kinds, refine, progress=False):
     """Unclassified line tables of a full grid, one per source redshift.
 
-    The Hessian is evaluated once, at the first redshift, and rescaled by the
-    distance ratio for the others (one lens plane).
+    For a `~ggsltools.interfaces.LensModel.single_plane` model the Hessian is
+    evaluated once, at the first redshift, and rescaled by the distance ratio
+    for the others; otherwise it is evaluated at each redshift.
     """
     wcs, shape = parse_grid(grid)
     x, y = _grid_xy(model, wcs, shape)
+    single = _single_plane(model)
     hessian0 = _hessian_at(model, x, y, z_sources[0], progress=progress)
     ratio0 = model.distance_ratio(z_sources[0])
     tables = []
     for z in z_sources:
-        factor = model.distance_ratio(z) / ratio0
-        hessian = hessian0 if z == z_sources[0] else hessian0 * factor
+        if z == z_sources[0]:
+            hessian = hessian0
+        elif single:
+            hessian = hessian0 * (model.distance_ratio(z) / ratio0)
+        else:
+            hessian = _hessian_at(model, x, y, z, progress=progress)
         records, n_holes = _lines_from_hessian(
             model, wcs, hessian, z_source=z, kinds=kinds, refine=refine
         )
@@ -509,6 +516,11 @@ def _grid_tables(model, grid, z_sources, *, kinds, refine, progress=False):
             )
         )
     return tables
+
+
+def _single_plane(model):
+    """Whether the Hessian for one source redshift rescales to the others."""
+    return bool(getattr(model, "single_plane", True))
 
 
 def _same_line(a, b, tolerance):
@@ -559,11 +571,12 @@ def _windowed_records(
     All windows lie on one lattice (a tangent-plane grid about the model centre).
     When a position sits in a tangential critical region that no line closed
     inside its window encloses, the window is doubled, up to ``max_window``;
-    positions still unresolved are returned by index. The Hessian of a window is
-    evaluated once, at the first redshift, and rescaled by the distance ratio for
-    the others (one lens plane). Windows are visited in bands across the field,
-    and the Hessian of the lattice is kept by blocks (`_LatticeHessian`) so that
-    overlapping windows compute their common pixels once.
+    positions still unresolved are returned by index. For a single-plane model
+    the Hessian of a window is evaluated once, at the first redshift, and
+    rescaled by the distance ratio for the others; otherwise it is evaluated at
+    each redshift. Windows are visited in bands across the field, and the Hessian
+    of the lattice is kept by blocks (`_LatticeHessian`) so that overlapping
+    windows compute their common pixels once.
     """
     n = int(np.ceil(window / scale))
     n_max = max(int(np.ceil(max_window / scale)), n)
@@ -572,14 +585,20 @@ def _windowed_records(
         model.center, size=2 * reach * u.arcsec, pixel_scale=scale * u.arcsec
     )
     cpx, cpy = model_to_pixel(model, parent, centres_x, centres_y)
-    ratio0 = model.distance_ratio(z_sources[0])
-    factors = [model.distance_ratio(z) / ratio0 for z in z_sources]
+    if _single_plane(model):
+        ratio0 = model.distance_ratio(z_sources[0])
+        factors = [model.distance_ratio(z) / ratio0 for z in z_sources]
+        lattices = [_LatticeHessian(model, parent, float(z_sources[0]))] * len(z_sources)
+    else:
+        # one lattice a redshift, sharing the memory one lattice keeps
+        factors = [1.0] * len(z_sources)
+        kept = _KEPT_PIXELS // len(z_sources)
+        lattices = [_LatticeHessian(model, parent, float(z), kept=kept) for z in z_sources]
     found = {z: [] for z in z_sources}
     holes = dict.fromkeys(z_sources, 0)
     seen = {z: {} for z in z_sources}
     unresolved = []
     cpx, cpy = np.atleast_1d(cpx), np.atleast_1d(cpy)
-    lattice = _LatticeHessian(model, parent, float(z_sources[0]))
     visit = np.lexsort((cpx, np.floor(cpy / n_max)))
     if progress:
         from tqdm.auto import tqdm
@@ -593,11 +612,15 @@ def _windowed_records(
             col0 = int(round(col)) - size // 2
             sub = parent[row0 : row0 + size, col0 : col0 + size]
             sub.array_shape = (size, size)
-            hessian0 = lattice.window(sub, row0, col0, size)
+            windows = {}
             results = []
             cut = False
-            for z, factor in zip(z_sources, factors):
-                hessian = hessian0 if factor == 1.0 else hessian0 * factor
+            for z, factor, lattice in zip(z_sources, factors, lattices, strict=True):
+                if id(lattice) not in windows:
+                    windows[id(lattice)] = lattice.window(sub, row0, col0, size)
+                hessian = windows[id(lattice)]
+                if factor != 1.0:
+                    hessian = hessian * factor
                 records, n_holes = _lines_from_hessian(
                     model,
                     sub,
@@ -637,16 +660,18 @@ class _LatticeHessian:
     Windows on one lattice overlap (members are close together in cluster
     cores): the pixels of the blocks of ``_BLOCK`` x ``_BLOCK`` pixels a window
     covers are computed once, in one call for all the blocks a window misses,
-    and the most recently used blocks are kept, up to ``_KEPT_PIXELS`` pixels.
+    and the most recently used blocks are kept, up to ``kept`` pixels
+    (``_KEPT_PIXELS`` by default).
     This needs a model that evaluates any set of positions; a model whose
     ``hessian_grid_arcsec`` takes only whole grids (without a true
     ``grid_methods_take_points``) gets each window as a grid instead.
     """
 
-    def __init__(self, model, wcs, z_source):
+    def __init__(self, model, wcs, z_source, *, kept=_KEPT_PIXELS):
         self.model = model
         self.wcs = wcs
         self.z_source = z_source
+        self.kept = int(kept)
         self.blocks = OrderedDict()
         self.by_blocks = getattr(model, "grid_methods_take_points", False) or not hasattr(
             model, "hessian_grid_arcsec"
@@ -674,7 +699,9 @@ class _LatticeHessian:
                 self.blocks[key] = values[:, k]
         for key in keys:
             self.blocks.move_to_end(key)
-        while len(self.blocks) * b * b > _KEPT_PIXELS:
+        # the oldest blocks go first; those of this window are the newest
+        current = set(keys)
+        while len(self.blocks) * b * b > self.kept and next(iter(self.blocks)) not in current:
             self.blocks.popitem(last=False)
         tiles = np.concatenate(
             [np.concatenate([self.blocks[(r, c)] for c in cols], axis=2) for r in rows], axis=1
@@ -1030,7 +1057,8 @@ def assign_members(lines, members, *, id_column="id", rank_by=None, largest=True
     -------
     lines : `~astropy.table.QTable`
         A copy with ``member`` (id of the member the line belongs to, "" if none),
-        ``other_members`` (ids of the other enclosed members, comma-separated),
+        ``other_members`` (ids of the other enclosed members, comma-separated;
+        both string columns are as wide as their longest value, never truncated),
         ``n_members`` filled and ``classification`` updated by `classify_lines`.
 
     Raises
@@ -1050,6 +1078,8 @@ def assign_members(lines, members, *, id_column="id", rank_by=None, largest=True
         column = members[rank_by]
         rank = np.asarray(getattr(column, "value", column), dtype=float)
     lines = lines.copy()
+    member = [str(m) for m in lines["member"]]
+    others = [str(m) for m in lines["other_members"]]
     for i, polygon in enumerate(_polygons(lines)):
         if polygon is None:
             continue
@@ -1061,9 +1091,12 @@ def assign_members(lines, members, *, id_column="id", rank_by=None, largest=True
         else:
             key = -rank[inside] if largest else rank[inside]
         ordered = inside[np.argsort(key, kind="stable")]
-        lines["member"][i] = ids[ordered[0]]
-        lines["other_members"][i] = ",".join(ids[ordered[1:]])
+        member[i] = ids[ordered[0]]
+        others[i] = ",".join(ids[ordered[1:]])
         lines["n_members"][i] = inside.size
+    # strings as wide as the longest: a line can enclose tens of members
+    lines["member"] = np.array(member, dtype=str)
+    lines["other_members"] = np.array(others, dtype=str)
     lines.meta["members_assigned"] = True
     return classify_lines(lines)
 

@@ -89,10 +89,12 @@ def cross_section(
     lens equation at each redshift and the area of the regions it bounds in the
     source plane is A_s.
 
-    The second derivatives of the potential are evaluated once, at the first
-    source redshift, and rescaled by the distance ratio D_LS / D_S for the others
-    (exact for a single lens plane); deflections at the line vertices and on the
-    border of the region are evaluated at each redshift.
+    For a model on one lens plane (`~ggsltools.interfaces.LensModel.single_plane`)
+    the second derivatives of the potential are evaluated once, at the first
+    source redshift, and rescaled by the distance ratio D_LS / D_S for the others;
+    a model with mass at several redshifts is evaluated at each redshift.
+    Deflections at the line vertices and on the border of the region are
+    evaluated at each redshift.
 
     Parameters
     ----------

@@ -12,9 +12,11 @@ that precede the potfile section; only the first ``grille nlens`` of them are us
 explicit potentials take kpc radii before arcsec ones, while potfile sections take
 ``core``/``cut`` in arcsec before ``corekpc``/``cutkpc``; kpc are turned into
 arcsec with LensTool's own constant and the angular-diameter distance of the
-potential's redshift.
+potential's redshift. Like LensTool, the reader skips, line by line and with a
+warning, a first word at top level that opens no section, and a stray ``end``.
 """
 
+import logging
 import math
 import os
 import warnings
@@ -31,6 +33,8 @@ from scipy.ndimage import map_coordinates, spline_filter1d
 from ..cosmology import angular_diameter_distance_between
 from ..exceptions import ModelFormatError, ModelFormatWarning
 from . import profiles
+
+log = logging.getLogger("ggsltools")
 
 __all__ = [
     "LENSTOOL_CONSTANTS",
@@ -164,7 +168,8 @@ _GRILLE_KEYS = {
 }
 _COSMO_KEYS = {"h0", "omega", "omegam", "lambda", "omegax", "omegak", "wx", "wa", "model"}
 _CHAMP_KEYS = {"xmin", "xmax", "ymin", "ymax", "dmax", "ra_min", "ra_max", "dec_min", "dec_max"}
-# sections whose content is kept as raw keyword lines or not needed here
+# sections whose content is not needed here; a first word at top level that is no
+# section name is skipped as one line, as LensTool does
 _RAW_SECTIONS = {
     "runmode",
     "source",
@@ -193,13 +198,15 @@ class LensToolModel:
         The ``.par`` file.
     potentials : `~astropy.table.QTable`
         One row a potential used by LensTool (after the ``grille nlens``
-        truncation), with columns ``id`` (str), ``profile`` (LensTool profil),
+        truncation; potentials of zero strength, b0 = 0, are skipped as LensTool
+        skips them, with a log message), with columns ``id`` (str), ``profile`` (LensTool profil),
         ``x``, ``y`` (arcsec, the tangent-plane frame of `reference`),
         ``ellipticity`` (e = (a^2 - b^2)/(a^2 + b^2); the shear for profil 14),
         ``eps`` ((a - b)/(a + b) as LensTool uses it), ``angle`` (deg,
         counter-clockwise from x), ``r_core`` and ``r_cut`` (arcsec, after kpc
         conversion; ``r_core`` is the scale radius of an NFW, ``r_cut`` is inf when
-        absent), ``v_disp`` (km/s), ``b0`` (arcsec), ``z_lens``, ``mag`` and
+        absent: a dPIE without cut radius is then the untruncated profile, its
+        s -> inf limit), ``v_disp`` (km/s), ``b0`` (arcsec), ``z_lens``, ``mag`` and
         ``origin`` ('potentiel' or 'potfile').
     reference : `~astropy.coordinates.SkyCoord` or None
         Reference point of the frame (``runmode reference``), None if absent.
@@ -327,6 +334,15 @@ def _int(lines, number, tokens, index, what):
     if value != int(value):
         raise lines.error(number, f"{what} expects an integer, got {tokens[index]!r}")
     return int(value)
+
+
+def _is_section(word):
+    """Whether a first word at top level opens a section (as LensTool matches them)."""
+    return (
+        word in ("runmode", "source", "champ")
+        or word in _RAW_SECTIONS
+        or word.startswith(("grille", "grid", "potent", "limit", "potfile", "cosmolog", "image"))
+    )
 
 
 def _section(lines, start_number, name):
@@ -629,7 +645,11 @@ def read_par(path):
     Warns
     -----
     ModelFormatWarning
-        For each unknown keyword or section (naming the line), which is ignored.
+        For each unknown keyword (naming the line), which is ignored. As in
+        LensTool, a line at top level whose first word is no section name (the
+        date and chi2 lines heading some ``best.par`` files) is skipped alone,
+        and so is an ``end`` outside a section (``bestopt.par`` files have one
+        before ``fini``).
     """
     path = Path(path)
     lines = _Lines(path)
@@ -647,7 +667,14 @@ def read_par(path):
             finished = True
             break
         if first == "end":
-            raise lines.error(number, "'end' outside a section")
+            # LensTool's bestopt.par files end with a stray 'end' before 'fini'
+            lines.warn(number, "'end' outside a section; ignored")
+            continue
+        if not _is_section(first):
+            # LensTool skips a line whose first word is no section name (the
+            # date and chi2 lines heading some best.par files).
+            lines.warn(number, f"unknown keyword {first!r} outside a section; line ignored")
+            continue
         body = _section(lines, number, first)
         if first == "runmode":
             for n, t in body:
@@ -694,10 +721,8 @@ def read_par(path):
                     champ[key] = _float(lines, n, t, 1, key)
                 elif key not in _CHAMP_KEYS:
                     lines.warn(n, f"unknown keyword {key!r} in section 'champ'; ignored")
-        elif first.startswith("image") or first in _RAW_SECTIONS:
-            continue
         else:
-            lines.warn(number, f"unknown section {first!r}; ignored")
+            continue
     if not finished:
         warnings.warn(
             f"{path}: no 'fini' line; read to the end of the file", ModelFormatWarning, stacklevel=2
@@ -710,6 +735,7 @@ def read_par(path):
     pots = pots[:nlens]
     cosmology = _cosmology_from(cosmo, lines)
     _finish_potentials(pots, cosmology, lines)
+    pots = _drop_zero_strength(pots, path)
     if "dmax" in champ:
         d = champ["dmax"]
         frame = {"xmin": -d, "xmax": d, "ymin": -d, "ymax": d}
@@ -728,6 +754,29 @@ def read_par(path):
         nlens=nlens,
         nlens_opt=grille.get("nlens_opt", 0),
     )
+
+
+def _drop_zero_strength(pots, path):
+    """The potentials less those of zero strength, which LensTool skips.
+
+    A potfile member with magnitude 0 (no scaling relation applied) or a
+    potential without ``v_disp`` has b0 = 0: it deflects nothing, and its
+    undefined terms (0 times an infinite cut radius) would turn every sum into
+    NaN. External shears (profil 14) carry their strength elsewhere and stay.
+    """
+    kept = [p for p in pots if p["b0"] != 0 or p["profile"] == 14]
+    if len(kept) < len(pots):
+        skipped = [p for p in pots if p["b0"] == 0 and p["profile"] != 14]
+        log.warning(
+            "%s: %d potential(s) of zero strength (b0 = 0: v_disp = 0, or a potfile "
+            "member with mag 0) skipped, as LensTool does: %s",
+            path,
+            len(skipped),
+            ", ".join(f"{p['id']} (line {p['line']})" for p in skipped),
+        )
+    if not kept:
+        raise ModelFormatError(f"{path}: every potential has zero strength (b0 = 0)")
+    return kept
 
 
 def _finish_potentials(pots, cosmology, lines):
@@ -879,8 +928,11 @@ def _sum_params(kind, params, x, y, weights, chunk):
     flat_y = y.reshape(-1)
     flat_out = out.reshape(ncomp, -1)
     compiled = _COMPILED_PROFILES[kind]
-    fast_ones = [i for i, p in enumerate(params) if p[0] in compiled and weights[i] != 0]
-    others = [i for i, p in enumerate(params) if p[0] not in compiled and weights[i] != 0]
+    # The deflection kernel, built with fast arithmetic that assumes finite
+    # numbers, takes the dPIEs with a finite cut radius only.
+    in_kernel = [p[0] in compiled and (kind == "h" or math.isfinite(p[7])) for p in params]
+    fast_ones = [i for i, k in enumerate(in_kernel) if k and weights[i] != 0]
+    others = [i for i, k in enumerate(in_kernel) if not k and weights[i] != 0]
     todo = fast_ones + others
     if fast_ones and flat_x.size and _use_compiled():
         from . import _fast
@@ -919,7 +971,7 @@ def _isothermal_rows(params, indices, weights):
         w = weights[i]
         if prof == 81:
             a, s = rc, rcut
-            scale = w * b0 * s / (s - a)
+            scale = w * profiles._dpie_scale(b0, a, s)
             elliptical = eps > profiles.CIRCULAR_EPS_MAX
             centre = w * profiles._dpie_mean_kappa_centre(b0, a, s)
         else:

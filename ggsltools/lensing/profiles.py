@@ -170,14 +170,21 @@ def _centre_fill(out_hess, centre, mean_kappa):
     return out_hess
 
 
+def _dpie_scale(b0, a, s):
+    """The dPIE's b0 s / (s - a); b0 for an infinite cut radius (its limit)."""
+    return b0 if np.isinf(s) else b0 * s / (s - a)
+
+
 def _dpie_frame_deflection(xp, yp, b0, a, s, eps):
     """dPIE deflection in the frame of the potential (two arrays)."""
-    scale = b0 * s / (s - a)
+    scale = _dpie_scale(b0, a, s)
     if eps > CIRCULAR_EPS_MAX:
         centre = (xp == 0) & (yp == 0) if a == 0 else None
         if centre is not None and np.any(centre):
             xp = np.where(centre, 1.0, xp)
-        z = _i05(xp, yp, eps, a) - _i05(xp, yp, eps, s)
+        z = _i05(xp, yp, eps, a)
+        if not np.isinf(s):
+            z = z - _i05(xp, yp, eps, s)
         gx, gy = scale * z.real, scale * z.imag
         if centre is not None and np.any(centre):
             gx = np.where(centre, 0.0, gx)
@@ -193,7 +200,7 @@ def _dpie_frame_deflection(xp, yp, b0, a, s, eps):
 def _dpie_mean_kappa_centre(b0, a, s):
     """Mean dPIE convergence within `CENTRE_RADIUS` (circular approximation)."""
     r2 = CENTRE_RADIUS**2
-    return b0 * s / (s - a) * (_circular_q(r2, a) - _circular_q(r2, s))
+    return _dpie_scale(b0, a, s) * (_circular_q(r2, a) - _circular_q(r2, s))
 
 
 def dpie_deflection(x, y, *, b0, r_core, r_cut, eps, x0=0.0, y0=0.0, theta=0.0):
@@ -202,6 +209,9 @@ def dpie_deflection(x, y, *, b0, r_core, r_cut, eps, x0=0.0, y0=0.0, theta=0.0):
     alpha = b0 s/(s - a) [I(a) - I(s)], with I the Kassiola & Kovner (1993)
     pseudo-isothermal term; for ``eps <= CIRCULAR_EPS_MAX`` the circular formula
     alpha(R) = b0 s/(s - a) [(sqrt(R^2 + a^2) - a) - (sqrt(R^2 + s^2) - s)] / R.
+    An infinite cut radius gives the limit s -> inf, s/(s - a) -> 1 and I(s) -> 0:
+    the untruncated profile b0 I(a) (the PIEMD of `piemd_deflection` in the
+    elliptical branch).
 
     Parameters
     ----------
@@ -210,7 +220,7 @@ def dpie_deflection(x, y, *, b0, r_core, r_cut, eps, x0=0.0, y0=0.0, theta=0.0):
     b0 : float
         Strength in arcsec: 6 pi sigma^2 / c^2 with LensTool's sigma (v_disp).
     r_core, r_cut : float
-        Core radius a (>= 0) and cut radius s (> a), in arcsec.
+        Core radius a (>= 0) and cut radius s (> a, or inf for no cut), in arcsec.
     eps : float
         (A - B)/(A + B) of the potential's iso-density contours, see
         `ellipticity_to_eps`.
@@ -241,19 +251,21 @@ def dpie_hessian(x, y, *, b0, r_core, r_cut, eps, x0=0.0, y0=0.0, theta=0.0):
     """
     a, s = r_core, r_cut
     xp, yp, c, s_ = _frame(x, y, x0, y0, theta)
-    scale = b0 * s / (s - a)
+    scale = _dpie_scale(b0, a, s)
+    cut = not np.isinf(s)
     centre = (xp == 0) & (yp == 0)
     has_centre = a == 0 and np.any(centre)
     if has_centre:
         xp = np.where(centre, 1.0, xp)
     if eps > CIRCULAR_EPS_MAX:
-        ca = _i05_derivatives(xp, yp, eps, a)
-        cs = _i05_derivatives(xp, yp, eps, s)
-        h = [scale * (p - q) for p, q in zip(ca, cs, strict=True)]
+        h = [scale * t for t in _i05_derivatives(xp, yp, eps, a)]
+        if cut:
+            cs = _i05_derivatives(xp, yp, eps, s)
+            h = [p - scale * q for p, q in zip(h, cs, strict=True)]
     else:
         r2 = xp * xp + yp * yp
-        q = _circular_q(r2, a) - _circular_q(r2, s)
-        dq = 2.0 * (_circular_dq(r2, a) - _circular_dq(r2, s))
+        q = _circular_q(r2, a) - (_circular_q(r2, s) if cut else 0.0)
+        dq = 2.0 * (_circular_dq(r2, a) - (_circular_dq(r2, s) if cut else 0.0))
         h = [
             scale * (q + dq * xp * xp),
             scale * dq * xp * yp,

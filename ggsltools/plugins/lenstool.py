@@ -103,7 +103,9 @@ class LensToolParModel(_PotentialSumModel):
 
     Deflections are LensTool's ``e_grad`` summed over the potentials, each
     multiplied by D_LS/D_S of its redshift for the source redshift; the lens plane
-    is the redshift of the first potential.
+    is the redshift of the first potential. A model with potentials at several
+    redshifts is not `single_plane`: critical lines and cross-sections evaluate
+    it for each source redshift.
 
     `deflection_arcsec` and `hessian_arcsec` sum every potential exactly.
     `deflection_grid_arcsec` and `hessian_grid_arcsec`, for many positions (maps,
@@ -146,6 +148,11 @@ class LensToolParModel(_PotentialSumModel):
     def read(cls, path, *, cosmology=None, chunk=65536):
         """Read a ``.par`` file (see `~ggsltools.lensing.lenstool.read_par`)."""
         return cls(read_par(path), cosmology=cosmology, chunk=chunk)
+
+    @property
+    def single_plane(self):
+        """Whether every potential has the same ``z_lens`` (bool)."""
+        return len(set(np.asarray(self.parsed.potentials["z_lens"], dtype=float).tolist())) == 1
 
     def members(self, *, max_core=1.0 * u.arcsec, max_cut=100.0 * u.arcsec):
         """The model's galaxy-scale potentials as a member catalogue.

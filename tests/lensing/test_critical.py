@@ -405,3 +405,30 @@ def test_field_search_lists_a_line_found_by_both_grids_once(toy):
         kinds=("tangential",),
     )
     assert primary["theta_e"].value == pytest.approx(windowed["theta_e"][0].value, rel=1e-12)
+
+
+def test_many_long_member_ids_are_kept_whole(toy, tmp_path):
+    """A primary line enclosing 60 members: ids and their list are not truncated."""
+    lens = toy.Axisymmetric([("sis", 0.0, 0.0, 3.0, 0.0)])
+    rng = np.random.default_rng(3)
+    radius = np.sqrt(rng.uniform(0.0, 2.5**2, 60))
+    angle = rng.uniform(0.0, 2 * np.pi, 60)
+    members = Table(
+        {
+            "id": [f"ASTRODEEP-J{k:04d}-{'x' * 40}" for k in range(60)],
+            "x": 0.05 + radius * np.cos(angle),
+            "y": 0.05 + radius * np.sin(angle),
+        }
+    )
+    grid = tangent_plane_grid(toy.center, size=9 * u.arcsec, pixel_scale=0.1 * u.arcsec)
+    lines = critical_lines(lens, grid, z_source=toy.z_ref, kinds=["tangential"], members=members)
+    (line,) = lines[lines["n_members"] > 0]
+    nearest = members["id"][np.argmin(np.hypot(members["x"], members["y"]))]
+    assert line["member"] == nearest
+    others = line["other_members"].split(",")
+    assert len(others) == 59 and sorted(others + [nearest]) == sorted(members["id"])
+    path = tmp_path / "lines.ecsv"
+    write_lines(lines, path)
+    back = read_lines(path)
+    assert list(back["member"]) == list(lines["member"])
+    assert list(back["other_members"]) == list(lines["other_members"])

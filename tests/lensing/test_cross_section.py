@@ -147,3 +147,66 @@ def test_bad_inputs(cluster, members):
         cross_section(cluster, z_sources=[2.0, 1.5], members=members)
     with pytest.raises(InputError, match="z_source"):
         cross_section(cluster, z_sources=[0.3, 2.0], members=members)
+
+
+TWO_PLANES = """runmode
+  reference 3 150.0 2.0
+  end
+potentiel halo
+  profil 81
+  x_centre 0.
+  y_centre 0.
+  ellipticite 0.3
+  core_radius 0.1
+  cut_radius 20.
+  v_disp 300.
+  z_lens {z_halo}
+  end
+potentiel galaxy
+  profil 81
+  x_centre 12.
+  y_centre 0.
+  ellipticite 0.2
+  angle_pos 30.
+  core_radius 0.05
+  cut_radius 10.
+  v_disp 200.
+  z_lens 1.0
+  end
+cosmologie
+  H0 70
+  omega 0.3
+  lambda 0.7
+  end
+fini
+"""
+
+
+def _lenstool_model(tmp_path, z_halo):
+    from ggsltools.lensing.lenstool import read_par
+    from ggsltools.plugins.lenstool import LensToolParModel
+
+    path = tmp_path / f"planes_{z_halo}.par"
+    path.write_text(TWO_PLANES.format(z_halo=z_halo))
+    return LensToolParModel(read_par(path))
+
+
+def test_two_lens_planes_are_evaluated_at_each_redshift(tmp_path):
+    """A halo at z = 0.3 and a galaxy at z = 1: the Hessian does not rescale."""
+    model = _lenstool_model(tmp_path, 0.3)
+    assert not model.single_plane
+    assert _lenstool_model(tmp_path, 1.0).single_plane
+    z_sources = [0.8, 3.0]
+    grid = tangent_plane_grid(model.center, size=(6, 30) * u.arcsec, pixel_scale=0.04 * u.arcsec)
+    members = Table({"id": ["galaxy"], "x": [12.0], "y": [0.0]})
+    for search in ({"grid": grid}, {"members": members, "window_size": 4 * u.arcsec}):
+        together = cross_section(model, z_sources=z_sources, pixel_scale=0.04 * u.arcsec, **search)
+        # the galaxy, behind the halo's source at 0.8, lenses the source at 3
+        assert list(together["n_secondary"]) == [0, 1]
+        for row in together:
+            alone = cross_section(
+                model, z_sources=[row["z_s"]], pixel_scale=0.04 * u.arcsec, **search
+            )
+            assert alone["n_secondary"][0] == row["n_secondary"]
+            assert_allclose(alone["caustic_area"][0].value, row["caustic_area"].value, rtol=1e-9)
+            assert_allclose(alone["source_area"][0].value, row["source_area"].value, rtol=1e-9)

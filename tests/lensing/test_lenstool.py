@@ -1,5 +1,6 @@
 """Reading LensTool parameter files and reproducing LensTool's maps."""
 
+import logging
 import warnings
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import pytest
 from astropy.io import fits
 
 from ggsltools.exceptions import ModelFormatError, ModelFormatWarning
-from ggsltools.lensing.lenstool import read_par
+from ggsltools.lensing.lenstool import NO_NUMBA_VARIABLE, read_par
 from ggsltools.lensing.lenstool_maps import lenstool_map, write_lenstool_fits
 from ggsltools.plugins.lenstool import LensToolParModel
 
@@ -69,6 +70,62 @@ def test_real_cluster_models_parse():
     assert list(m1931.potentials["origin"]).count("potfile") > 100
     assert len(m1931.potentials) == 201
     np.testing.assert_allclose(m1931.cosmology.Om0, 0.3)
+
+
+def test_best_par_with_heading_lines():
+    """LensTool's best.par starts with a date and chi2 lines: each is one line skipped."""
+    path = DATA / "examples" / "with_galaxies" / "best.par"
+    with pytest.warns(ModelFormatWarning) as record:
+        model = read_par(path)
+    messages = [str(w.message) for w in record]
+    assert any("best.par, line 1: unknown keyword 'Tue'" in m for m in messages)
+    assert any("line 9: unknown keyword 'n_Warning:'" in m for m in messages)
+    assert len(messages) == 9
+    assert model.runmode("mass") == ["3", "100", "1.000", "mass.fits"]
+    assert model.runmode("reference") == ["3", "0.000000", "0.000000"]
+    assert model.reference is not None
+    assert len(model.potentials) == 13
+    assert model.z_source == 1.0
+
+
+def test_stray_word_before_runmode_keeps_reference(tmp_path):
+    path = _write(tmp_path, "Tue Jul  3 08:46:19 2007\n" + BASE.replace("{extra}", ""))
+    with pytest.warns(ModelFormatWarning, match=r"bad\.par, line 1: unknown keyword 'Tue'"):
+        model = read_par(path)
+    np.testing.assert_allclose(
+        [model.reference.ra.deg, model.reference.dec.deg], [10.0, -20.0], rtol=1e-12
+    )
+
+
+@pytest.mark.parametrize("cluster, end_line", [("A2744", 200), ("M1149", 219)])
+def test_bestopt_par_matches_best_par(cluster, end_line):
+    """bestopt.par (members in potfiles, a stray 'end') gives best.par's potentials."""
+    with pytest.warns(ModelFormatWarning) as record:
+        opt = read_par(DATA / cluster / "bestopt.par")
+    assert [str(w.message) for w in record] == [
+        f"{DATA / cluster / 'bestopt.par'}, line {end_line}: 'end' outside a section; ignored"
+    ]
+    best = read_par(DATA / cluster / "best.par").potentials
+    pots = opt.potentials
+    # the test copies of the largest member catalogues hold their first 40 members
+    assert list(pots["origin"]).count("potfile") >= 40
+    index = {name: i for i, name in enumerate(best["id"])}
+    assert all(name in index for name in pots["id"])
+    ref = best[[index[name] for name in pots["id"]]]
+    np.testing.assert_array_equal(ref["profile"], pots["profile"])
+    np.testing.assert_allclose(ref["v_disp"].value, pots["v_disp"].value, rtol=1e-8, atol=5e-7)
+    np.testing.assert_allclose(ref["b0"].value, pots["b0"].value, rtol=3e-8)
+    np.testing.assert_allclose(ref["r_cut"].value, pots["r_cut"].value, rtol=1e-6)
+    np.testing.assert_allclose(ref["r_core"].value, pots["r_core"].value, rtol=3e-5, atol=1e-7)
+    np.testing.assert_allclose(ref["ellipticity"], pots["ellipticity"], atol=5e-7)
+    np.testing.assert_allclose(ref["angle"].value, pots["angle"].value, atol=5e-7)
+    np.testing.assert_allclose(ref["y"].value, pots["y"].value, atol=5e-7)
+    # best.par holds the members of A2744 shifted by 3.1e-4" in x (LensTool's own)
+    dx = (ref["x"] - pots["x"]).value
+    members = np.asarray(pots["origin"]) == "potfile"
+    np.testing.assert_allclose(dx[~members], 0.0, atol=5e-7)
+    shift = 3.11e-4 if cluster == "A2744" else 0.0
+    np.testing.assert_allclose(dx[members], shift, atol=1e-6)
 
 
 def _write(tmp_path, text, name="bad.par"):
@@ -179,3 +236,73 @@ def test_hubble_modified_law_is_refused_by_name(tmp_path):
         ModelFormatError, match=r"profil 5 \(Hubble modified law; .* is profil -1\)"
     ):
         read_par(path)
+
+
+def _sums(model, x, y):
+    """Exact and near/far deflections and second derivatives at z_s = 2."""
+    return [
+        model.deflection_arcsec(x, y, z_source=2.0),
+        model.hessian_arcsec(x, y, z_source=2.0),
+        model.deflection_grid_arcsec(x, y, z_source=2.0),
+        model.hessian_grid_arcsec(x, y, z_source=2.0),
+    ]
+
+
+GRID_X, GRID_Y = np.meshgrid(np.linspace(-9.9, 10.1, 41), np.linspace(-10.05, 9.95, 41))
+
+
+@pytest.mark.parametrize("compiled", [True, False])
+@pytest.mark.parametrize("ellipticity", ["0.2", "0."])
+def test_dpie_without_cut_radius_is_finite(tmp_path, monkeypatch, compiled, ellipticity):
+    """A profil 81 without cut_radius is the limit of a huge cut, not NaN everywhere."""
+    if not compiled:
+        monkeypatch.setenv(NO_NUMBA_VARIABLE, "1")
+    member = BASE.split("{extra}")[0].split("potentiel 1")[1].replace("x_centre 0.", "x_centre 6.")
+    member = member.replace("core_radius 1.", "core_radius 0.1").replace(
+        "v_disp 800.", "v_disp 200."
+    )
+    text = BASE.replace("ellipticite 0.2", f"ellipticite {ellipticity}")
+    text = text.replace("{extra}", "potentiel 2" + member)
+    no_cut = LensToolParModel(
+        read_par(_write(tmp_path, text.replace("  cut_radius 100.\n", "", 1)))
+    )
+    assert np.isinf(no_cut.potentials["r_cut"][0])
+    huge = LensToolParModel(
+        read_par(_write(tmp_path, text.replace("cut_radius 100.", "cut_radius 1e7", 1), "huge.par"))
+    )
+    for ours, ref in zip(_sums(no_cut, GRID_X, GRID_Y), _sums(huge, GRID_X, GRID_Y), strict=True):
+        assert np.all(np.isfinite(ours))
+        np.testing.assert_allclose(ours, ref, rtol=1e-5, atol=1e-6)
+
+
+def _potfile_par(tmp_path, catalogue):
+    (tmp_path / "members.cat").write_text("#REFERENCE 3 10.0 -20.0\n" + catalogue)
+    extra = (
+        "potfile\n  filein 3 members.cat\n  zlens 0.3\n  type 81\n  mag0 18\n"
+        "  sigma 0 150 0\n  cutkpc 0 30 0\n  corekpc 0.1\n  end"
+    )
+    return _write(tmp_path, BASE.replace("nlens 2", "nlens 3").replace("{extra}", extra))
+
+
+def test_zero_strength_potentials_are_skipped(tmp_path, caplog):
+    """A member with mag 0 (b0 = 0, no cut) is skipped as LensTool skips it."""
+    good = "1 5.0 1.0 1.2 1.0 30. 18.5 0\n"
+    with caplog.at_level(logging.WARNING, logger="ggsltools"):
+        model = LensToolParModel(
+            read_par(_potfile_par(tmp_path, good + "2 -4.0 3.0 1.0 1.0 0. 0 0\n"))
+        )
+    assert "1 potential(s) of zero strength" in caplog.text and "2 (line 18)" in caplog.text
+    assert list(model.potentials["id"]) == ["1", "1"]
+    reference = LensToolParModel(read_par(_potfile_par(tmp_path, good)))
+    for ours, ref in zip(
+        _sums(model, GRID_X, GRID_Y), _sums(reference, GRID_X, GRID_Y), strict=True
+    ):
+        assert np.all(np.isfinite(ours))
+        np.testing.assert_array_equal(ours, ref)
+    # an explicit potential without v_disp, too
+    caplog.clear()
+    extra = BASE.split("{extra}")[0].split("potentiel 1")[1].replace("  v_disp 800.\n", "")
+    with caplog.at_level(logging.WARNING, logger="ggsltools"):
+        model = read_par(_write(tmp_path, BASE.replace("{extra}", "potentiel 2" + extra)))
+    assert "2 (line 17)" in caplog.text
+    assert list(model.potentials["id"]) == ["1"]

@@ -101,3 +101,25 @@ def test_ellipticity_conversion():
     q = 0.6
     e = (1 - q**2) / (1 + q**2)
     np.testing.assert_allclose(P.ellipticity_to_eps(e), (1 - q) / (1 + q))
+
+
+@pytest.mark.parametrize("eps", [0.3, 0.0])
+@pytest.mark.parametrize("r_core", [0.5, 0.0])
+def test_dpie_without_cut_is_its_untruncated_limit(eps, r_core):
+    """r_cut = inf: s/(s - a) -> 1 and the cut term vanishes, not inf/inf = NaN."""
+    x = np.append(X, 1.0)
+    y = np.append(Y, -2.0)  # the centre itself
+    geo = dict(b0=2.0, r_core=r_core, eps=eps, x0=1.0, y0=-2.0, theta=0.7)
+    alpha = P.dpie_deflection(x, y, r_cut=np.inf, **geo)
+    hess = P.dpie_hessian(x, y, r_cut=np.inf, **geo)
+    assert np.all(np.isfinite(alpha)) and np.all(np.isfinite(hess))
+    # a very large cut radius tends to it
+    np.testing.assert_allclose(alpha, P.dpie_deflection(x, y, r_cut=1e7, **geo), atol=1e-5)
+    np.testing.assert_allclose(hess, P.dpie_hessian(x, y, r_cut=1e7, **geo), atol=1e-6)
+    if eps > 0:  # the elliptical branch without cut is the PIEMD
+        np.testing.assert_allclose(alpha, P.piemd_deflection(x, y, **geo), rtol=1e-12)
+        np.testing.assert_allclose(hess, P.piemd_hessian(x, y, **geo), rtol=1e-12, atol=1e-15)
+    else:  # alpha(R) = b0 (sqrt(R^2 + a^2) - a) / R
+        r = np.hypot(x - 1.0, y + 2.0)[:-1]
+        expected = 2.0 * (np.sqrt(r**2 + r_core**2) - r_core) / r
+        np.testing.assert_allclose(np.hypot(*alpha)[:-1], expected, rtol=1e-12)
