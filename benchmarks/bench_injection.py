@@ -145,7 +145,7 @@ def lenstronomy_runs(model, line, images, psfs, sources, injector, stamp):
         wcs,
         stamp.box,
         lens_id=(record["lens_id"], record["lens_x"], record["lens_y"]),
-        ratio=record["distance_ratio"],
+        z_source=record["z_s"],
     )
     # the tangent-plane grid is axis-aligned: x grows with columns, y with rows
     gx, gy = x[0], y[:, 0]

@@ -342,9 +342,11 @@ class DeflectionCache:
     """Image-plane positions and deflections on stamp grids, computed once per lens.
 
     The deflection of a lens on one lens plane scales with D_LS / D_S: a grid
-    computed for one source redshift serves every other one. Entries are kept
-    per (lens model, image WCS, lens id, stamp box), up to ``max_entries``,
-    the least recently used going first.
+    computed for one source redshift serves every other one. A model with mass
+    at several redshifts (`~ggsltools.interfaces.LensModel.single_plane` False)
+    gets a grid for each source redshift. Entries are kept per (lens model,
+    image WCS, lens id, stamp box, and source redshift for such a model), up to
+    ``max_entries``, the least recently used going first.
 
     Parameters
     ----------
@@ -392,7 +394,7 @@ class DeflectionCache:
             return float(model.distance_ratio(z_source))
         return float(np.interp(np.log(dz), t, ratios))
 
-    def grids(self, model, wcs, box, *, lens_id, ratio):
+    def grids(self, model, wcs, box, *, lens_id, z_source):
         """Positions and deflections on the pixel centres of a stamp plus a margin.
 
         Parameters
@@ -405,22 +407,23 @@ class DeflectionCache:
             The stamp.
         lens_id : hashable
             Identifies the lens (e.g. the critical line's id).
-        ratio : float
-            D_LS / D_S of the source (see `distance_ratio`).
+        z_source : float
+            Source redshift.
 
         Returns
         -------
         x, y, alpha_x, alpha_y : `~numpy.ndarray`
             float64 arrays of shape ``(size + 2, size + 2)`` in arcsec,
             lens-model frame: positions of the pixel centres and the deflection
-            there for a source of that distance ratio, NaN at nodes next to a
-            singular centre (see `MAX_NODE_JUMP`).
+            there for a source at ``z_source``, NaN at nodes next to a singular
+            centre (see `MAX_NODE_JUMP`).
         """
-        nodes, _ = self.nodes(model, wcs, box, lens_id=lens_id)
+        nodes, _ = self.nodes(model, wcs, box, lens_id=lens_id, z_source=z_source)
+        ratio = self.distance_ratio(model, z_source)
         return nodes[0], nodes[1], ratio * nodes[2], ratio * nodes[3]
 
-    def nodes(self, model, wcs, box, *, lens_id):
-        """The grids of `grids` at D_LS / D_S = 1, stacked for linear combinations.
+    def nodes(self, model, wcs, box, *, lens_id, z_source):
+        """The grids of `grids` divided by D_LS / D_S, stacked for linear combinations.
 
         Any linear combination of positions and deflections (the source-plane
         offsets from a source, or coordinates normalised to its shape) is then
@@ -428,25 +431,27 @@ class DeflectionCache:
 
         Parameters
         ----------
-        model, wcs, box, lens_id
+        model, wcs, box, lens_id, z_source
             As in `grids`.
 
         Returns
         -------
         nodes : `~numpy.ndarray`
             float64 array of shape ``(5, size + 2, size + 2)``: x, y, the
-            deflection along x and y for D_LS / D_S = 1 (NaN where `grids` gives
-            NaN), and ones. Shared with the cache: do not modify.
+            deflection along x and y divided by the source's D_LS / D_S (the
+            deflection for D_LS / D_S = 1 of a single-plane model; NaN where
+            `grids` gives NaN), and ones. Shared with the cache: do not modify.
         singular : `~numpy.ndarray`
             Flat indices of the nodes without a deflection.
         """
-        key = (id(model), id(wcs), lens_id, box.row0, box.col0, box.size)
+        single = getattr(model, "single_plane", True)
+        z_ref = _reference_redshift(model) if single else float(z_source)
+        key = (id(model), id(wcs), lens_id, box.row0, box.col0, box.size, None if single else z_ref)
         entry = self._entries.get(key)
         if entry is None:
             self.misses += 1
             rows, cols = np.mgrid[-1 : box.size + 1, -1 : box.size + 1].astype(float)
             x, y = pixel_to_model(model, wcs, cols + box.col0, rows + box.row0)
-            z_ref = _reference_redshift(model)
             alpha = np.asarray(model.deflection_arcsec(x, y, z_source=z_ref), dtype=float)
             alpha /= float(model.distance_ratio(z_ref))
             _mark_singular(alpha, np.hypot(x[1, 1] - x[1, 0], y[1, 1] - y[1, 0]))
@@ -479,7 +484,7 @@ def _mark_singular(alpha, spacing):
 
 
 def _reference_redshift(model):
-    """The source redshift the deflection grids are computed at (z_lens + 1)."""
+    """The source redshift the deflection grids of a single-plane model are computed at."""
     return model.z_lens + 1.0
 
 

@@ -438,7 +438,7 @@ class CausticInjector(Injector):
         beta_x, beta_y, in_caustic = _sample_in_region(caustic, buffer=self.buffer * r_e, rng=rng)
         s = self._supersampling(r_e, scale)
         grid = self._grid(s)
-        nodes, singular = self.cache.nodes(lens_model, wcs, box, lens_id=key)
+        nodes, singular = self.cache.nodes(lens_model, wcs, box, lens_id=key, z_source=z_s)
         n = self.stamp_size
         area = _pixel_area(nodes[0], nodes[1])
         pixel_sum = area / s**2

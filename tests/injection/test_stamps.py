@@ -142,7 +142,7 @@ def test_deflection_cache_rescales_with_distance_ratio():
     for z in (1.0, 2.5, 5.0):
         ratio = cache.distance_ratio(model, z)
         assert ratio == pytest.approx(model.distance_ratio(z), rel=1e-6)
-        x, _, ax, ay = cache.grids(model, wcs, box, lens_id=1, ratio=ratio)
+        x, _, ax, ay = cache.grids(model, wcs, box, lens_id=1, z_source=z)
         rows, cols = np.mgrid[-1:33, -1:33].astype(float)
         ex, ey = pixel_to_model(model, wcs, cols + box.col0, rows + box.row0)
         np.testing.assert_allclose(x, ex)
@@ -156,10 +156,46 @@ def test_deflection_cache_rescales_with_distance_ratio():
         np.testing.assert_allclose(ax[~singular], direct[0][~singular], rtol=1e-6, atol=1e-9)
         np.testing.assert_allclose(ay[~singular], direct[1][~singular], rtol=1e-6, atol=1e-9)
     assert (cache.misses, cache.hits) == (1, 2)
-    nodes, singular = cache.nodes(model, wcs, box, lens_id=1)
+    nodes, singular = cache.nodes(model, wcs, box, lens_id=1, z_source=5.0)
     assert nodes.shape == (5, 34, 34) and not nodes.flags.writeable
     np.testing.assert_array_equal(nodes[4], 1.0)
     np.testing.assert_array_equal(singular, np.flatnonzero(np.isnan(ax)))
     np.testing.assert_allclose(nodes[2] * ratio, ax)
     with pytest.raises(InputError, match="z_lens"):
         cache.distance_ratio(model, 0.3)
+
+
+def test_deflection_cache_of_a_model_on_several_planes():
+    """Deflections of mass at two redshifts do not scale with one D_LS/D_S: each
+    source redshift gets its own grid."""
+    from ggsltools.interfaces import LensModel
+
+    near = AnalyticLensModel(
+        [{"kind": "sis", "theta_e": 1.0 * u.arcsec}], z_lens=0.3, center=CENTER
+    )
+    far = AnalyticLensModel(
+        [{"kind": "sis", "theta_e": 0.6 * u.arcsec, "x": 0.8 * u.arcsec}],
+        z_lens=1.0,
+        center=CENTER,
+    )
+
+    class TwoPlanes(LensModel):
+        single_plane = False
+
+        def deflection_arcsec(self, x, y, *, z_source):
+            alpha = near.deflection_arcsec(x, y, z_source=z_source)
+            if z_source > far.z_lens:
+                alpha = alpha + far.deflection_arcsec(x, y, z_source=z_source)
+            return alpha
+
+    model = TwoPlanes(z_lens=0.3, center=CENTER)
+    wcs = tangent_plane_grid(CENTER, size=4 * u.arcsec, pixel_scale=0.05 * u.arcsec)
+    box = stamp_box(model, wcs, wcs.array_shape, 0.0, 0.0, size=32)
+    cache = DeflectionCache()
+    for z in (0.8, 3.0, 0.8):
+        x, y, ax, ay = cache.grids(model, wcs, box, lens_id=1, z_source=z)
+        direct = model.deflection_arcsec(x, y, z_source=z)
+        finite = np.isfinite(ax)
+        np.testing.assert_allclose(ax[finite], direct[0][finite], rtol=1e-5, atol=1e-9)
+        np.testing.assert_allclose(ay[finite], direct[1][finite], rtol=1e-5, atol=1e-9)
+    assert (cache.misses, cache.hits) == (2, 1)
