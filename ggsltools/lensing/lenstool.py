@@ -223,6 +223,8 @@ class LensToolModel:
         Number of potentials used (``grille nlens`` or all read).
     nlens_opt : int
         ``grille nlens_opt`` (0 when absent).
+    files : tuple of `pathlib.Path`
+        The files read: the ``.par`` file and the ``potfile`` catalogues.
     """
 
     path: Path
@@ -234,6 +236,7 @@ class LensToolModel:
     z_source: float
     nlens: int
     nlens_opt: int = 0
+    files: tuple = ()
 
     def runmode(self, keyword):
         """Tokens of the first ``runmode`` line starting with ``keyword``, or None."""
@@ -296,6 +299,7 @@ class _Lines:
 
     def __init__(self, path):
         self.path = path
+        self.catalogues = []  # the potfile catalogues read
         try:
             text = Path(path).read_text(errors="replace")
         except OSError as exc:
@@ -567,6 +571,7 @@ def _read_potfile(lines, body, start_number, par_dir, reference):
             raise lines.error(file_line, f"potfile catalogue {cat_path} not found")
     members = _read_catalogue(lines, file_line, cat_path, pf["ftype"], reference)
     pf["path"] = cat_path
+    lines.catalogues.append(cat_path)
     out = []
     for ident, x, y, a, b, theta, mag in members:
         if a * a + b * b == 0:
@@ -753,6 +758,7 @@ def read_par(path):
         z_source=source.get("z_source", 0.8),
         nlens=nlens,
         nlens_opt=grille.get("nlens_opt", 0),
+        files=(path, *lines.catalogues),
     )
 
 

@@ -11,6 +11,7 @@ subcommand of the same name does, with the options of its configuration section.
 """
 
 import logging
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -81,7 +82,7 @@ def _cluster_files(config):
     files = []
     for cluster in config["clusters"]:
         files += list(cluster["images"].values()) + list(cluster["psfs"].values())
-        files += list(cluster["lens_model"]["files"])
+        files += _model_files(cluster["lens_model"])
         files.append(cluster["members"]["path"])
         weight = cluster["image_options"].get("weight")
         if weight is not None:
@@ -90,6 +91,20 @@ def _cluster_files(config):
             section = cluster.get(name)
             if section and section.get("path"):
                 files.append(section["path"])
+    return files
+
+
+def _model_files(lens_model):
+    """The files of a lens model, with the member catalogues a LensTool ``.par`` reads."""
+    files = list(lens_model["files"])
+    if lens_model["plugin"] in (None, "lenstool-par"):
+        from ..lensing.lenstool import read_par
+
+        for path in lens_model["files"]:
+            if Path(path).suffix == ".par":
+                with warnings.catch_warnings():  # they are shown when the model is read
+                    warnings.simplefilter("ignore")
+                    files += read_par(path).files[1:]
     return files
 
 

@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import numpy as np
 import pytest
 from astropy.table import QTable
@@ -119,6 +121,12 @@ def test_weight_maps_are_paths_relative_to_the_configuration(mock_clusters, monk
     one = cluster_toml("A", "A", extra=f'image_options = {{ weight = "{weight}" }}')
     config = load_config(write_config(root, [one], name="weight.toml"))
     assert config["clusters"][0]["image_options"]["weight"] == root / weight
+    # the pipeline's stages are redone when a weight map or a potfile catalogue changes
+    from ggsltools.pipeline.stages import _cluster_files
+
+    inputs = [Path(f).resolve() for f in _cluster_files(config)]
+    assert (root / weight).resolve() in inputs
+    assert (root / "A" / "mock_potfile.cat").resolve() in inputs
     per_band = f'image_options = {{ weight = {{ F814W = "{weight}", F435W = "A/nope.fits" }} }}'
     bad = write_config(root, [cluster_toml("A", "A", extra=per_band)], name="weight2.toml")
     monkeypatch.chdir(root / "A")  # paths do not depend on the working directory
