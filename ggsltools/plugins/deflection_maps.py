@@ -501,6 +501,7 @@ class DeflectionMapModel(LensModel):
         if wcs is None:
             _check_same_grid(wx, wy, ax.shape, x_path, y_path)
             wcs = wx
+        _check_header_agrees(((x_path, hx, "x"), (y_path, hy, "y")), units=units, z_lens=z_lens)
 
         header_norm = _header_normalisation(hx, x_path)
         header_norm_y = _header_normalisation(hy, y_path)
@@ -777,6 +778,35 @@ class DeflectionMapModel(LensModel):
         if outside is not None:
             hessian = np.where(outside, 0.0, hessian)
         return hessian
+
+
+def _check_header_agrees(maps, *, units, z_lens):
+    """Raise `ModelFormatError` if a map's header contradicts how it is read.
+
+    ``maps`` holds (path, header, axis) of the x and y maps. The keywords
+    `write_deflection_maps` writes are checked when present: ``DPLAXIS`` (the
+    component in the file), ``BUNIT`` (arcsec or pixels) and ``ZLENS``.
+    """
+    for path, header, axis in maps:
+        stated = str(header.get("DPLAXIS", axis)).strip().lower()
+        if stated != axis:
+            raise ModelFormatError(
+                f"{path} holds the {stated} deflection (DPLAXIS={header['DPLAXIS']!r}) but "
+                f"is given as the {axis} map: give the x map first, then the y map"
+            )
+        bunit = str(header.get("BUNIT", "")).strip().lower()
+        unit = {"arcsec": "arcsec", "pixel": "pixel", "pix": "pixel", "pixels": "pixel"}.get(bunit)
+        if unit is not None and unit != units:
+            raise ModelFormatError(
+                f"{path} has BUNIT={header['BUNIT']!r} but units={units!r} was asked for"
+            )
+        if "ZLENS" in header and not math.isclose(
+            float(header["ZLENS"]), float(z_lens), abs_tol=1e-6
+        ):
+            raise ModelFormatError(
+                f"{path} was written for a lens at ZLENS={header['ZLENS']}, but "
+                f"z_lens={z_lens} was given"
+            )
 
 
 def _header_normalisation(header, path):

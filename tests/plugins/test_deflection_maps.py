@@ -429,6 +429,29 @@ def test_bad_maps_are_named(tmp_path):
         DeflectionMapModel.read(tmp_path / "missing.fits", yp, z_lens=Z_LENS)
 
 
+def test_headers_that_contradict_the_reading_are_refused(tmp_path, sis):
+    xp, yp = write_deflection_maps(
+        sis,
+        tmp_path / "x.fits",
+        tmp_path / "y.fits",
+        z_source=2.0,
+        npix=21,
+        xmin=-10,
+        xmax=10,
+        ymin=-10,
+        ymax=10,
+    )
+    DeflectionMapModel.read(xp, yp, z_lens=Z_LENS)  # as written: fine
+    with pytest.raises(ModelFormatError, match=r"x.fits holds the x deflection .*DPLAXIS"):
+        DeflectionMapModel.read(xp, xp, z_lens=Z_LENS)
+    with pytest.raises(ModelFormatError, match=r"y.fits holds the y deflection"):
+        DeflectionMapModel.read(yp, xp, z_lens=Z_LENS)
+    with pytest.raises(ModelFormatError, match=r"x.fits has BUNIT='arcsec' but units='pixel'"):
+        DeflectionMapModel.read(xp, yp, z_lens=Z_LENS, units="pixel")
+    with pytest.raises(ModelFormatError, match=r"ZLENS=0.35, but z_lens=0.9 was given"):
+        DeflectionMapModel.read(xp, yp, z_lens=0.9)
+
+
 def test_bad_redshifts_and_options(tmp_path):
     shape = (11, 11)
     wcs = make_wcs(shape, 1.0)
