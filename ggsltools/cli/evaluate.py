@@ -66,13 +66,14 @@ def _add_evaluate(subparsers):
 
 
 def _read_metadata(args):
+    """The knowledge-base metadata, and the knowledge base's id when known."""
     from astropy.table import QTable
 
     if args.kb is not None:
         from ..kb import KnowledgeBase
 
         with KnowledgeBase(args.kb) as kb:
-            return kb.metadata
+            return kb.metadata, kb.kb_id
     path = Path(args.metadata)
     if not path.is_file():
         raise InputError(f"metadata table {path} does not exist")
@@ -83,7 +84,7 @@ def _read_metadata(args):
             table = QTable.read(path)
     except (OSError, ValueError) as exc:
         raise InputError(f"{path}: not a readable metadata table ({exc})") from None
-    return table
+    return table, table.meta.get("kb_id")
 
 
 def _run_evaluate(args):
@@ -94,17 +95,22 @@ def _run_evaluate(args):
     paths = [Path(p) for p in args.predictions]
     if args.names is not None and len(args.names) != len(paths):
         raise InputError(f"--names gives {len(args.names)} names for {len(paths)} files")
-    metadata = _read_metadata(args)
+    metadata, kb_id = _read_metadata(args)
     predictions = {}
     for k, path in enumerate(paths):
         if not path.is_file():
             raise InputError(f"predictions file {path} does not exist")
-        table = QTable.read(path, format="ascii.ecsv")
+        try:
+            table = QTable.read(path, format="ascii.ecsv")
+        except Exception as exc:  # astropy raises many kinds for a file it cannot parse
+            raise InputError(
+                f"{path}: not an ECSV predictions table ({type(exc).__name__}: {exc})"
+            ) from None
         name = args.names[k] if args.names else str(table.meta.get("architecture") or path.stem)
         if name in predictions:
             name = f"{name} ({path.name})"
         log.info("evaluating %s (%d rows) as %r", path, len(table), name)
-        predictions[name] = join_metadata(table, metadata, name=str(path))
+        predictions[name] = join_metadata(table, metadata, name=str(path), kb_id=kb_id)
     import astropy.units as u
 
     from ..catalog import read_catalogue

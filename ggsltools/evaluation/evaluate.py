@@ -113,7 +113,7 @@ class EvaluationResult:
     figures: dict = field(default_factory=dict)
 
 
-def join_metadata(predictions, metadata, *, name="predictions"):
+def join_metadata(predictions, metadata, *, name="predictions", kb_id=None):
     """Add the knowledge-base metadata to test-fold predictions, matched on ``index``.
 
     Parameters
@@ -124,6 +124,9 @@ def join_metadata(predictions, metadata, *, name="predictions"):
         Knowledge-base metadata with an ``index`` column.
     name : str, optional
         How to call the predictions in messages.
+    kb_id : str, optional
+        Identifier of the knowledge base the metadata come from; predictions
+        whose ``meta['kb_id']`` names another one are refused.
 
     Returns
     -------
@@ -134,12 +137,27 @@ def join_metadata(predictions, metadata, *, name="predictions"):
     Raises
     ------
     InputError
-        If a column is missing, an index is not in the metadata, or a label
-        differs from the metadata's.
+        If a column is missing, a probability is not a number in [0, 1], the
+        predictions come from another knowledge base, an index is not in the
+        metadata, or a label differs from the metadata's.
     """
     for column in ("index", "label", "probability"):
         if column not in predictions.colnames:
             raise InputError(f"{name}: no column {column!r}")
+    try:
+        probability = np.asarray(predictions["probability"], dtype=float)
+    except (TypeError, ValueError):
+        raise InputError(f"{name}: column 'probability' is not numeric") from None
+    bad = ~((probability >= 0) & (probability <= 1))
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise InputError(
+            f"{name}: {int(bad.sum())} probabilities are not numbers in [0, 1] (row {row}: "
+            f"{probability[row]})"
+        )
+    theirs = predictions.meta.get("kb_id")
+    if kb_id is not None and theirs is not None and str(theirs) != str(kb_id):
+        raise InputError(f"{name}: predictions of knowledge base {theirs!r}, not of {kb_id!r}")
     if "index" not in metadata.colnames:
         raise InputError("the knowledge-base metadata have no column 'index'")
     meta_index = np.asarray(metadata["index"], dtype=np.int64)

@@ -253,12 +253,12 @@ def _run_evaluate(context):
 
     evaluate = context.config["evaluate"]
     with KnowledgeBase(context.upstream["kb"] / KB_FILE) as kb:
-        metadata = kb.metadata
+        metadata, kb_id = kb.metadata, kb.kb_id
     predictions = {}
     for architecture in context.config["train"]["architectures"]:
         path = context.upstream["train"] / architecture / PREDICTIONS_FILE
         table = QTable.read(path, format="ascii.ecsv")
-        predictions[architecture] = join_metadata(table, metadata, name=str(path))
+        predictions[architecture] = join_metadata(table, metadata, name=str(path), kb_id=kb_id)
     result = evaluate_classifiers(
         predictions,
         threshold=evaluate["threshold"],

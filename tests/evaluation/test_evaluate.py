@@ -23,6 +23,20 @@ def test_join_metadata_checks(metadata, two_classifiers):
     bad["label"][0] = 1 - bad["label"][0]
     with pytest.raises(InputError, match="label"):
         join_metadata(bad, metadata)
+    for value in (1.7, np.nan):
+        bad = pred.copy()
+        bad["probability"][3] = value
+        with pytest.raises(
+            InputError, match=r"1 probabilities are not numbers in \[0, 1\] \(row 3"
+        ):
+            join_metadata(bad, metadata, name="p.ecsv")
+    other = pred.copy()
+    other.meta["kb_id"] = "0123"
+    assert len(join_metadata(other, metadata, kb_id="0123")) == len(pred)
+    with pytest.raises(
+        InputError, match="p.ecsv: predictions of knowledge base '0123', not of 'abcd'"
+    ):
+        join_metadata(other, metadata, name="p.ecsv", kb_id="abcd")
 
 
 def test_evaluation_of_two_classifiers(tmp_path, metadata, two_classifiers):
