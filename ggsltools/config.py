@@ -12,7 +12,10 @@ choices), every path must exist, every plugin named must be installed
 (`ggsltools.registry`), and every column a section maps must exist in its
 catalogue. All the problems found are reported together in one
 `~ggsltools.exceptions.InputError`, one line each, named by their dotted key
-(``clusters[1].members.columns.z``).
+(``clusters[1].members.columns.z``). The catalogues' values are checked too:
+the numeric columns a section maps (positions, redshifts, magnitudes, radii,
+scores) must hold numbers, and sky positions finite angles; a problem names
+the file, the column and the row.
 """
 
 import copy
@@ -672,8 +675,57 @@ def _plugin(kind, name, where, errors):
         errors.append(f"{where}: {exc}")
 
 
-def _catalogue_columns(section, columns, where, errors):
-    """Check that the columns a section maps exist in its catalogue."""
+def _column_problem(column, *, position=None):
+    """What is wrong with the values of a numeric catalogue column, or None.
+
+    Masked and NaN values are accepted (a missing magnitude or redshift), but for
+    sky positions (``position`` "ra" or "dec"), which must be finite angles (in
+    degrees without a unit), declinations within +-90 deg.
+    """
+    import astropy.units as u
+    import numpy as np
+
+    unit = getattr(column, "unit", None)
+    values = np.ma.asarray(getattr(column, "value", column))
+    if values.ndim != 1:
+        return f"has {values.ndim} dimensions, not one value a row"
+    if values.dtype.kind not in "iuf":
+        flat = np.ma.getdata(values)
+        mask = np.ma.getmaskarray(values)
+        bad = []
+        for k, value in enumerate(flat):
+            if mask[k]:
+                continue
+            try:
+                float(value)
+            except (TypeError, ValueError):
+                bad.append(k)
+        if bad:
+            more = f" (and {len(bad) - 1} other row(s))" if len(bad) > 1 else ""
+            return f"holds {str(flat[bad[0]])!r} in row {bad[0] + 1}{more}, not a number"
+        return "holds text, not numbers; write them as numbers"
+    if position:
+        if unit is not None and not u.Unit(unit).is_equivalent(u.deg):
+            return f"has the unit {unit}, not an angle"
+        finite = np.isfinite(np.ma.filled(values.astype(float), np.nan))
+        if not finite.all():
+            k = int(np.flatnonzero(~finite)[0])
+            value = "a masked value" if np.ma.getmaskarray(values)[k] else repr(float(values[k]))
+            return f"holds {value} in row {k + 1}: sky positions must be finite"
+        degrees = values.astype(float) * (1.0 if unit is None else u.Unit(unit).to(u.deg))
+        outside = np.abs(degrees) > 90.0
+        if position == "dec" and outside.any():
+            k = int(np.flatnonzero(outside)[0])
+            return f"holds {float(values[k])!r} in row {k + 1}, not a declination (-90..90 deg)"
+    return None
+
+
+def _catalogue_columns(section, columns, where, errors, *, numeric=(), positions=()):
+    """Check the columns a section maps: that they exist, and the numbers' values.
+
+    ``numeric`` and ``positions`` name the keys of ``columns`` whose columns must
+    hold numbers, and finite angles (right ascension, declination).
+    """
     from .catalog import read_catalogue
 
     path = section["path"]
@@ -685,11 +737,18 @@ def _catalogue_columns(section, columns, where, errors):
         errors.append(f"{where}.path: {exc}")
         return
     for key, column in columns.items():
-        if column is not None and column not in table.colnames:
+        if column is None:
+            continue
+        if column not in table.colnames:
             errors.append(
                 f"{where}.{key}: column {column!r} not in {path} "
                 f"(its columns: {', '.join(table.colnames)})"
             )
+        elif key in numeric or key in positions:
+            position = key.rsplit(".", 1)[-1] if key in positions else None
+            problem = _column_problem(table[column], position=position)
+            if problem:
+                errors.append(f"{where}.{key}: column {column!r} of {path} {problem}")
 
 
 def _option_paths(value, where, folder, errors):
@@ -743,7 +802,14 @@ def _check_clusters(data, folder, errors):
             columns.update({f"photometry.{b}": c for b, c in (members["photometry"] or {}).items()})
             if members["max_velocity"] is not None and not (members["columns"] or {}).get("z"):
                 errors.append(f"{where}.members.max_velocity: needs columns.z (the redshifts)")
-            _catalogue_columns(members, columns, f"{where}.members", errors)
+            _catalogue_columns(
+                members,
+                columns,
+                f"{where}.members",
+                errors,
+                numeric=[k for k in columns if k == "columns.z" or k.startswith("photometry.")],
+                positions=("columns.ra", "columns.dec"),
+            )
         inspection = cluster["inspection"]
         if cluster["negatives"] == "inspection" and inspection is None:
             errors.append(
@@ -761,7 +827,13 @@ def _check_clusters(data, folder, errors):
             low, high = inspection["non_lens_max"], inspection["candidate_min"]
             if _numbers(low, high) and not low < high:
                 errors.append(f"{where}.inspection: non_lens_max must be below candidate_min")
-            _catalogue_columns(inspection, columns, f"{where}.inspection", errors)
+            _catalogue_columns(
+                inspection,
+                columns,
+                f"{where}.inspection",
+                errors,
+                numeric=[k for k in columns if k.startswith("score_columns")],
+            )
         stars = cluster["star_mask"]
         if stars:
             _catalogue_columns(
@@ -769,6 +841,8 @@ def _check_clusters(data, folder, errors):
                 {f"columns.{k}": v for k, v in (stars["columns"] or {}).items()},
                 f"{where}.star_mask",
                 errors,
+                numeric=("columns.radius",),
+                positions=("columns.ra", "columns.dec"),
             )
 
 

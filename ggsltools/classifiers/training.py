@@ -10,11 +10,13 @@ validation rows, the one meant for new data. The output folder holds::
                                test_predictions.ecsv (this fold's test rows)
     run/                       model.keras, info.json, history.ecsv
     test_predictions.ecsv      every fold's test rows: index, fold, label, probability
-    checkpoints/<model>/       per-epoch state while a model trains
+    checkpoints/<model>/       per-epoch state while a model trains, training.json
 
 A model folder appears complete or not at all; an interrupted training resumes
 (``resume=True``) with the finished models kept and the unfinished one continued
-from its last checkpoint.
+from its last checkpoint, provided they were made with the same knowledge base
+and settings: each model's info.json records them under ``training`` (and each
+checkpoint folder in training.json), and a difference is an error.
 
 This module imports TensorFlow (through the trainer): only training code uses it.
 """
@@ -39,19 +41,96 @@ _FOLD_FILES = ("model.keras", "info.json", "history.ecsv", "test_predictions.ecs
 _RUN_FILES = ("model.keras", "info.json", "history.ecsv")
 #: Name of the table of test-fold predictions in a training folder.
 PREDICTIONS_FILE = "test_predictions.ecsv"
+#: Key of a model's info.json recording the settings of its training.
+_RECORD_KEY = "training"
+#: The same record beside a model's checkpoints.
+_CHECKPOINT_RECORD = "training.json"
+#: Trainer settings besides architecture, network and preprocessing that change the models.
+_TRAINER_SETTINGS = (
+    "epochs",
+    "batch_size",
+    "learning_rate",
+    "patience",
+    "lr_patience",
+    "lr_factor",
+    "min_learning_rate",
+    "min_delta",
+    "augment",
+    "balance",
+    "calibrate",
+    "threshold",
+    "deterministic",
+)
 
 
 def _done(folder, names):
     return all((folder / n).is_file() for n in names)
 
 
-def _write_model(trainer, history, folder, names, predictions=None):
+def _write_model(trainer, history, folder, names, record, predictions=None):
+    info = {**trainer.info, _RECORD_KEY: record}
     with staged_files(folder, names, overwrite=True) as tmp:
         trainer.model.save(tmp / "model.keras")
-        (tmp / "info.json").write_text(json.dumps(trainer.info, indent=1, sort_keys=True))
+        (tmp / "info.json").write_text(json.dumps(info, indent=1, sort_keys=True))
         history.write(tmp / "history.ecsv", format="ascii.ecsv")
         if predictions is not None:
             predictions.write(tmp / PREDICTIONS_FILE, format="ascii.ecsv")
+
+
+def _training_record(kb, *, seed, validation_fraction, options):
+    """What decides a training's models besides the fold: KB, seed, split and trainer settings."""
+    trainer = KerasTrainer(**options)
+    record = {
+        "kb_id": kb.kb_id,
+        "seed": int(seed),
+        "validation_fraction": float(validation_fraction),
+        "architecture": trainer.architecture,
+        "network": trainer.network,
+        "preprocessing": trainer.preprocessing,
+    }
+    for name in _TRAINER_SETTINGS:
+        record[name] = getattr(trainer, name)
+    return json.loads(json.dumps(record, sort_keys=True))
+
+
+def _check_record(recorded, record, where, remove):
+    """Refuse to resume beside models or checkpoints made with other settings."""
+    if not isinstance(recorded, dict):
+        raise InputError(
+            f"{where} holds no record of the settings it was trained with (an earlier "
+            f"version made it), so it cannot be resumed safely; remove {remove} or train "
+            "into another folder"
+        )
+    differ = [
+        f"{name} {recorded.get(name)!r} (now {value!r})"
+        for name, value in record.items()
+        if recorded.get(name) != value
+    ]
+    if differ:
+        raise InputError(
+            f"{where} was trained with other settings than these: {'; '.join(differ)}; "
+            f"resume it with its own settings, remove {remove} or train into another folder"
+        )
+
+
+def _read_json(path):
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise InputError(f"cannot read {path}: {exc}") from None
+
+
+def _check_resume(out, record):
+    """Check every finished model and checkpoint of ``out`` against this training's settings."""
+    for folder in sorted(out.glob("fold-*")) + [out / "run"]:
+        if (folder / "info.json").is_file():
+            recorded = _read_json(folder / "info.json").get(_RECORD_KEY)
+            _check_record(recorded, record, folder, folder)
+    for folder in sorted((out / "checkpoints").glob("*")):
+        if folder.is_dir() and any(folder.iterdir()):
+            path = folder / _CHECKPOINT_RECORD
+            recorded = _read_json(path) if path.is_file() else None
+            _check_record(recorded, record, f"the checkpoint {folder}", folder)
 
 
 def _test_predictions(trainer, kb, indices, fold, batch_size):
@@ -100,7 +179,10 @@ def train_kfold(
     validation_fraction : float, optional
         Fraction of each fold's training part used for validation.
     resume : bool, optional
-        Continue an interrupted training in ``out``.
+        Continue an interrupted training in ``out``: its finished models are kept
+        and its checkpoints continued, when they were made with the same
+        knowledge base (``kb_id``), seed, validation fraction and trainer
+        settings (recorded as ``training`` in each model's ``info.json``).
     progress : bool, optional
         Progress bars over folds and epochs.
     **options
@@ -117,7 +199,9 @@ def train_kfold(
     Raises
     ------
     InputError
-        If ``out`` holds a training and ``resume`` is False, or ``folds`` is
+        If ``out`` holds a training and ``resume`` is False, a model or
+        checkpoint in ``out`` was made with another knowledge base or other
+        settings (the message names the folder and the values), or ``folds`` is
         larger than the knowledge base's number of folds.
     """
     out = Path(out)
@@ -128,6 +212,11 @@ def train_kfold(
         raise InputError(
             f"{out} is not empty; pass resume=True (--resume) or choose another folder"
         )
+    record = _training_record(
+        kb, seed=seed, validation_fraction=validation_fraction, options=options
+    )
+    if out.is_dir():
+        _check_resume(out, record)
     out.mkdir(parents=True, exist_ok=True)
     names = [f"fold-{k:02d}" for k in range(n_folds)] + (["run"] if run else [])
     steps = names
@@ -146,6 +235,8 @@ def train_kfold(
                 tables.append(QTable.read(folder / PREDICTIONS_FILE, format="ascii.ecsv"))
             continue
         checkpoints = out / "checkpoints" / name
+        checkpoints.mkdir(parents=True, exist_ok=True)
+        (checkpoints / _CHECKPOINT_RECORD).write_text(json.dumps(record, sort_keys=True))
         trainer = KerasTrainer(
             checkpoint_dir=checkpoints,
             resume=True,
@@ -155,7 +246,7 @@ def train_kfold(
         )
         if is_run:
             history = trainer.fit(kb, seed=seed)
-            _write_model(trainer, history, folder, files)
+            _write_model(trainer, history, folder, files, record)
         else:
             fold = int(name[5:])
             split = kb.split(fold, validation_fraction=validation_fraction, seed=seed)
@@ -165,7 +256,7 @@ def train_kfold(
                 seed=seed + fold,
             )
             table = _test_predictions(trainer, kb, split["test"], fold, trainer.batch_size)
-            _write_model(trainer, history, folder, files, table)
+            _write_model(trainer, history, folder, files, record, table)
             tables.append(table)
         shutil.rmtree(checkpoints, ignore_errors=True)
         log.info("%s: validation %s", name, trainer.info["validation_metrics"])

@@ -4,7 +4,8 @@ A stage's folder holds ``manifest.json``, written last, when the stage has
 finished: the stage's fingerprint (a hash of its configuration, of its input
 files and of the fingerprints of the stages it reads from), the files it wrote
 with their sizes and SHA-256 digests, a summary of its results and when it ran.
-A folder without a manifest is a stage that never finished.
+A folder without a manifest is a stage that never finished. The manifest also
+records the fingerprints of the stages whose results it read.
 """
 
 import datetime
@@ -107,7 +108,9 @@ def fingerprint(name, *, settings, inputs=(), upstream=()):
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def write_manifest(folder, *, stage, fingerprint, outputs, summary=None, started=None):
+def write_manifest(
+    folder, *, stage, fingerprint, outputs, summary=None, started=None, upstream=None
+):
     """Write a stage's manifest, last, atomically.
 
     Parameters
@@ -124,6 +127,9 @@ def write_manifest(folder, *, stage, fingerprint, outputs, summary=None, started
         JSON-able figures to report (counts, metrics...).
     started : `datetime.datetime`, optional
         When the stage started.
+    upstream : dict of str to str, optional
+        Fingerprints of the stages whose results it read, by name: a stage's
+        results no longer hold when one of these is redone with another.
 
     Returns
     -------
@@ -156,6 +162,7 @@ def write_manifest(folder, *, stage, fingerprint, outputs, summary=None, started
         "finished": now.isoformat(timespec="seconds"),
         "outputs": files,
         "summary": _canonical(summary or {}),
+        "upstream": dict(upstream or {}),
     }
     target = folder / MANIFEST_NAME
     partial = folder / (MANIFEST_NAME + ".partial")

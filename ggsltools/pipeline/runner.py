@@ -102,20 +102,44 @@ def _check_order(stages):
         seen.add(stage.name)
 
 
+def _started_key(folder):
+    """The fingerprint recorded in a stage folder's ``started.json``, or None."""
+    try:
+        record = json.loads((folder / _STARTED_NAME).read_text())
+    except (OSError, ValueError):
+        return None
+    return record.get("fingerprint") if isinstance(record, dict) else None
+
+
+def _check_folder(folder):
+    """Refuse a stage folder that the runner did not create (unless it is empty).
+
+    The runner empties a stage's folder when its configuration changes: it must
+    never do so to a folder of the user's that happens to bear a stage's name.
+    """
+    if not folder.exists() and not folder.is_symlink():
+        return
+    if not folder.is_dir():
+        raise InputError(
+            f"{folder} is not a folder; the stage {folder.name!r} writes there: "
+            f"choose another output folder (-o) or remove it"
+        )
+    if _started_key(folder) is None and any(folder.iterdir()):
+        raise InputError(
+            f"{folder} exists and was not made by ggsltools run (it has no {_STARTED_NAME}); "
+            f"the stage {folder.name!r} would write there: choose another output folder (-o) "
+            f"or remove {folder}"
+        )
+
+
 def _prepare_folder(folder, key):
     """Keep an interrupted run's files when it had the same fingerprint, else start afresh."""
     started = folder / _STARTED_NAME
-    if folder.exists():
-        previous = None
-        if started.is_file():
-            try:
-                previous = json.loads(started.read_text()).get("fingerprint")
-            except (OSError, json.JSONDecodeError):
-                previous = None
-        if previous != key:
-            if any(folder.iterdir()):
-                log.info("%s: configuration or inputs changed, discarding %s", folder.name, folder)
-            shutil.rmtree(folder)
+    _check_folder(folder)
+    if folder.exists() and _started_key(folder) != key:
+        if any(p.name != _STARTED_NAME for p in folder.iterdir()):
+            log.info("%s: configuration or inputs changed, discarding %s", folder.name, folder)
+        shutil.rmtree(folder)
     folder.mkdir(parents=True, exist_ok=True)
     resumed = read_manifest(folder) is None and any(
         p.name != _STARTED_NAME for p in folder.iterdir()
@@ -123,6 +147,35 @@ def _prepare_folder(folder, key):
     (folder / MANIFEST_NAME).unlink(missing_ok=True)
     started.write_text(json.dumps({"fingerprint": key}) + "\n")
     return resumed
+
+
+def _invalidate_dependents(stages, name, key, out):
+    """Remove the manifests of the stages built on results of ``name`` other than ``key``'s.
+
+    A stage that read another stage's results records their fingerprint in its
+    manifest; when that stage is redone with another fingerprint, the results
+    built on its previous ones no longer hold, nor do those built on them. Their
+    manifests go before the stage starts, so that a failure in it never leaves
+    them looking complete.
+    """
+    invalid = {name}
+    for stage in stages:
+        upstream = [d for d in stage.depends if d in invalid]
+        if not upstream:
+            continue
+        manifest = read_manifest(out / stage.name)
+        if manifest is None:
+            invalid.add(stage.name)
+            continue
+        recorded = manifest.get("upstream")
+        if (
+            any(d != name for d in upstream)
+            or not isinstance(recorded, dict)
+            or recorded.get(name) != key
+        ):
+            log.info("%s: its results are built on a previous %s; invalidated", stage.name, name)
+            (out / stage.name / MANIFEST_NAME).unlink()
+            invalid.add(stage.name)
 
 
 def run_stages(stages, config, *, out, only=None, force=(), verify=False, options=None):
@@ -142,6 +195,16 @@ def run_stages(stages, config, *, out, only=None, force=(), verify=False, option
         Run these stages even when their results hold. The stages after them
         are not forced: a fingerprint covers the upstream stages' fingerprints,
         not their files, and stages are deterministic.
+
+    Notes
+    -----
+    A stage's folder is emptied when its fingerprint changed; a folder the
+    runner did not create (one without its ``started.json``) is refused unless
+    it is empty, before any stage runs. Before a stage runs, the manifests of
+    the stages built on other results of it (their manifests record the
+    fingerprints of the stages they read) are removed, and those of the stages
+    built on these: a failure never leaves results of a previous run looking
+    complete beside the stage's new ones.
     verify : bool, optional
         Check the digests of the recorded outputs before skipping a stage.
     options : dict, optional
@@ -157,7 +220,8 @@ def run_stages(stages, config, *, out, only=None, force=(), verify=False, option
     ------
     InputError
         If the stages are out of order, a name in ``only``/``force`` is unknown,
-        or a stage does not write what it reports.
+        a stage's folder exists but was not made by the runner, or a stage does
+        not write what it reports.
     """
     stages = list(stages)
     _check_order(stages)
@@ -176,6 +240,11 @@ def run_stages(stages, config, *, out, only=None, force=(), verify=False, option
                 wanted.add(name)
                 todo.extend(by_name[name].depends)
     out = Path(out).resolve()
+    if out.exists() and not out.is_dir():
+        raise InputError(f"the output folder {out} is a file: choose another output folder")
+    for stage in stages:
+        if stage.name in wanted:
+            _check_folder(out / stage.name)
     out.mkdir(parents=True, exist_ok=True)
     options = dict(options or {})
     keys = {}
@@ -204,6 +273,7 @@ def run_stages(stages, config, *, out, only=None, force=(), verify=False, option
                 }
             )
             continue
+        _invalidate_dependents(stages, stage.name, key, out)
         resumed = _prepare_folder(folder, key)
         log.info("%s: %s", stage.name, "resuming" if resumed else "running")
         started = datetime.datetime.now(datetime.UTC)
@@ -225,6 +295,7 @@ def run_stages(stages, config, *, out, only=None, force=(), verify=False, option
             outputs=outcome.outputs,
             summary=outcome.summary,
             started=started,
+            upstream={name: keys[name] for name in stage.depends},
         )
         report.append(
             {

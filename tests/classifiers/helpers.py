@@ -31,7 +31,7 @@ def as_nddata(x, labels):
     return NDData(x, meta={"labels": labels, "bands": list(BANDS), "kb_id": "synthetic"})
 
 
-def write_kb(path, x, labels, *, n_folds=3, seed=0):
+def write_kb(path, x, labels, *, n_folds=3, seed=0, kb_id="kb-synthetic"):
     """A finished knowledge-base file holding these cutouts."""
     import astropy.units as u
     from astropy.table import QTable
@@ -48,7 +48,7 @@ def write_kb(path, x, labels, *, n_folds=3, seed=0):
         pixel_scale=0.03 * u.arcsec,
         n_folds=n_folds,
         seed=seed,
-        kb_id="kb-synthetic",
+        kb_id=kb_id,
         provenance={"test": True},
     ) as writer:
         meta = QTable(

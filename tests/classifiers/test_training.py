@@ -64,6 +64,64 @@ def test_a_finished_training_is_not_overwritten_but_resumed(trained, kb_path):
     np.testing.assert_array_equal(again["probability"], predictions["probability"])
 
 
+def test_resuming_beside_models_of_another_kb_or_settings_is_refused(tmp_path, capsys):
+    import json
+
+    x, y = make_cutouts(96, seed=3)
+    kb_a = write_kb(tmp_path / "a.h5", x, y, n_folds=2, kb_id="kb-a")
+    kb_b = write_kb(tmp_path / "b.h5", x, y, n_folds=2, kb_id="kb-b")
+    out = tmp_path / "models"
+    quick = dict(epochs=1, depth=1, width=2, dense=(4,), batch_size=32)
+    with KnowledgeBase(kb_a) as kb:
+        train_kfold(kb, out, seed=0, folds=1, run=False, **quick)
+    fold = out / "fold-00"
+    info = json.loads((fold / "info.json").read_text())
+    assert info["training"]["kb_id"] == "kb-a" and info["training"]["epochs"] == 1
+    refused = rf"{fold} was trained .*kb_id 'kb-a' \(now 'kb-b'\)"
+    with KnowledgeBase(kb_b) as kb, pytest.raises(InputError, match=refused):
+        train_kfold(kb, out, seed=0, folds=2, resume=True, **quick)
+    with KnowledgeBase(kb_a) as kb:
+        for changed, text in (
+            (dict(quick, architecture="sc-vgg"), "architecture 'vgg' (now 'sc-vgg')"),
+            (dict(quick, epochs=2), "epochs 1 (now 2)"),
+            (dict(quick, batch_size=16), "batch_size 32 (now 16)"),
+        ):
+            with pytest.raises(InputError) as error:
+                train_kfold(kb, out, seed=0, folds=2, resume=True, **changed)
+            assert text in str(error.value)
+        with pytest.raises(InputError, match="validation_fraction 0.1 \\(now 0.2\\)"):
+            train_kfold(kb, out, seed=0, validation_fraction=0.2, resume=True, **quick)
+        with pytest.raises(InputError, match="seed 0 \\(now 1\\)"):
+            train_kfold(kb, out, seed=1, folds=2, resume=True, **quick)
+    assert sorted(p.name for p in out.iterdir()) == ["fold-00", "test_predictions.ecsv"]
+    # the command line, as in a mistaken --resume with another KB and network
+    args = ["train", str(kb_b), "-o", str(out), "--folds", "2", "--resume", "--arch", "sc-vgg"]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "kb_id 'kb-a' (now 'kb-b')" in err and "architecture 'vgg' (now 'sc-vgg')" in err
+    # a checkpoint made with other settings, or without a record, is refused too
+    checkpoint = out / "checkpoints" / "fold-01"
+    checkpoint.mkdir(parents=True)
+    (checkpoint / "state.json").write_text("{}")
+    (checkpoint / "training.json").write_text(json.dumps(dict(info["training"], epochs=3)))
+    with KnowledgeBase(kb_a) as kb:
+        with pytest.raises(InputError, match=rf"checkpoint {checkpoint} .*epochs 3 \(now 1\)"):
+            train_kfold(kb, out, seed=0, folds=2, resume=True, **quick)
+        (checkpoint / "training.json").unlink()
+        with pytest.raises(InputError, match=rf"checkpoint {checkpoint} holds no record"):
+            train_kfold(kb, out, seed=0, folds=2, resume=True, **quick)
+        for path in checkpoint.iterdir():
+            path.unlink()
+        # the same settings resume, adding the second fold
+        predictions = train_kfold(kb, out, seed=0, folds=2, run=False, resume=True, **quick)
+        assert sorted(set(predictions["fold"])) == [0, 1]
+        # a model of an earlier version, without its record, is refused
+        del info["training"]
+        (fold / "info.json").write_text(json.dumps(info))
+        with pytest.raises(InputError, match=rf"{fold} holds no record of the settings"):
+            train_kfold(kb, out, seed=0, folds=2, run=False, resume=True, **quick)
+
+
 class _Interrupted(Exception):
     pass
 

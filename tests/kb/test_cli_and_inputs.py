@@ -1,5 +1,6 @@
 from pathlib import Path
 
+import astropy.units as u
 import numpy as np
 import pytest
 from astropy.table import QTable
@@ -50,6 +51,36 @@ def test_missing_column_is_named(mock_clusters):
     text = cluster_toml("A", "A").replace('z = "z" }', 'z = "zspec" }')
     config = write_config(root, [text], name="badcol.toml")
     with pytest.raises(InputError, match=r"columns.z: column 'zspec' not in .*mock_members.ecsv"):
+        load_config(config)
+
+
+def test_catalogue_values_are_checked_before_any_work(mock_clusters):
+    root = mock_clusters
+    members = QTable.read(root / "A" / "mock_members.ecsv")
+    members["mag_F814W"] = members["mag_F814W"].astype(str)
+    members["mag_F814W"][2] = "faint"
+    members["z"] = members["z"].astype(str)  # numbers written as text
+    members["dec"][4] = np.nan * u.deg
+    members["mag_F606W"][1] = np.nan  # a missing magnitude is allowed
+    bad = root / "A" / "bad_members.ecsv"
+    members.write(bad, overwrite=True)
+    config = write_config(
+        root, [cluster_toml("A", "A", members="A/bad_members.ecsv")], name="badvalues.toml"
+    )
+    with pytest.raises(InputError) as info:
+        load_config(config)
+    message = str(info.value)
+    assert "3 problem(s)" in message
+    for part in (
+        f"photometry.F814W: column 'mag_F814W' of {bad} holds 'faint' in row 3, not a number",
+        f"columns.z: column 'z' of {bad} holds text, not numbers",
+        f"columns.dec: column 'dec' of {bad} holds nan in row 5: sky positions must be finite",
+    ):
+        assert part in message, part
+    members = QTable.read(root / "A" / "mock_members.ecsv")
+    members["dec"][0] = 95.0 * u.deg
+    members.write(bad, overwrite=True)
+    with pytest.raises(InputError, match=r"holds 95.0 in row 1, not a declination"):
         load_config(config)
 
 

@@ -149,3 +149,61 @@ def test_fingerprint_covers_settings_inputs_and_upstream(tmp_path):
         manifest_is_current(tmp_path, base)
     (tmp_path / MANIFEST_NAME).write_text(json.dumps({"fingerprint": base, "outputs": {}}))
     assert manifest_is_current(tmp_path, base)
+
+
+def test_folders_not_made_by_the_runner_are_refused_not_emptied(tmp_path, config):
+    calls = []
+    notes = tmp_path / "run" / "c" / "notes.txt"
+    notes.parent.mkdir(parents=True)
+    notes.write_text("mine")
+    # refused before any stage runs, naming the folder and what to do
+    with pytest.raises(InputError, match=r"run/c exists and was not made by ggsltools run.*-o"):
+        run_stages(make_stages(calls), config, out=tmp_path / "run")
+    assert calls == []
+    assert notes.read_text() == "mine"
+    # stages not asked for do not look at their folders
+    run_stages(make_stages(calls), config, out=tmp_path / "run", only=["b"])
+    assert calls == ["a", "b"]
+    assert notes.read_text() == "mine"
+    # an empty folder is taken
+    notes.unlink()
+    run_stages(make_stages(calls), config, out=tmp_path / "run")
+    assert (tmp_path / "run" / "c" / "c.txt").is_file()
+    (tmp_path / "run" / "b").rename(tmp_path / "b-moved")
+    (tmp_path / "run" / "b").write_text("a file")
+    with pytest.raises(InputError, match=r"run/b is not a folder"):
+        run_stages(make_stages(calls), config, out=tmp_path / "run")
+
+
+def test_redoing_a_stage_first_invalidates_the_stages_built_on_it(tmp_path, config):
+    calls = []
+    run_stages(make_stages(calls), config, out=tmp_path / "run")
+    calls.clear()
+    config["a"]["repeat"] = 3
+    with pytest.raises(Interrupt):
+        run_stages(make_stages(calls, fail_in="b"), config, out=tmp_path / "run")
+    assert calls == ["a", "b"]
+    # b failed on the new a: neither b nor c (built on the previous b) looks complete
+    assert read_manifest(tmp_path / "run" / "a") is not None
+    assert read_manifest(tmp_path / "run" / "b") is None
+    assert read_manifest(tmp_path / "run" / "c") is None
+    calls.clear()
+    report = run_stages(make_stages(calls), config, out=tmp_path / "run")
+    assert statuses(report) == {"a": "up to date", "b": "resumed", "c": "ran"}
+    assert (tmp_path / "run" / "c" / "c.txt").read_text() == "!BABABA"
+    # redoing a stage only for --only, the later ones are invalidated all the same
+    config["input"].write_text("cd")
+    calls.clear()
+    run_stages(make_stages(calls), config, out=tmp_path / "run", only=["a"])
+    assert calls == ["a"]
+    assert read_manifest(tmp_path / "run" / "b") is None
+    assert read_manifest(tmp_path / "run" / "c") is None
+    # forced or verified again with the same fingerprint, the results after it hold
+    calls.clear()
+    run_stages(make_stages(calls), config, out=tmp_path / "run")
+    calls.clear()
+    run_stages(make_stages(calls), config, out=tmp_path / "run", force=["a"])
+    assert calls == ["a"]
+    assert read_manifest(tmp_path / "run" / "c")["upstream"] == {
+        "b": read_manifest(tmp_path / "run" / "b")["fingerprint"]
+    }

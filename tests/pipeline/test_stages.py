@@ -109,6 +109,44 @@ def test_configuration_errors_come_before_any_work(tiny_run, tmp_path):
     assert not (tmp_path / "out").exists()
 
 
+def test_bad_catalogue_values_and_foreign_folders_stop_a_rerun_before_any_work(
+    tiny_run, tmp_path, capsys
+):
+    import re
+
+    folder, config, _ = tiny_run
+    text = config.read_text()
+    stem = re.search(r'path = "(.*)_members.ecsv"', text).group(1)
+    members = QTable.read(folder / f"{stem}_members.ecsv")
+    members["mag_F814W"] = members["mag_F814W"].astype(str)
+    members["mag_F814W"][6] = "n/a"
+    bad = folder / "bad_members.ecsv"
+    members.write(bad)
+    changed = folder / "badmag.toml"
+    changed.write_text(text.replace(f"{stem}_members.ecsv", "bad_members.ecsv"))
+    kb = folder / "run" / "kb"
+    before = {p.name: p.stat().st_mtime_ns for p in kb.iterdir()}
+    assert main(["run", str(changed), "-o", str(folder / "run")]) == 2
+    err = capsys.readouterr().err
+    assert f"column 'mag_F814W' of {bad} holds 'n/a' in row 7, not a number" in err
+    # nothing was deleted or redone: every stage still holds
+    assert {p.name: p.stat().st_mtime_ns for p in kb.iterdir()} == before
+    assert main(["run", str(config), "-o", str(folder / "run")]) == 0
+    out = capsys.readouterr().out
+    for stage in ("kb", "train", "export", "classify", "evaluate"):
+        assert f"{stage:9s} up to date" in out
+    # a folder of the user's where a stage writes is refused, and kept
+    notes = tmp_path / "project" / "train" / "notes.txt"
+    notes.parent.mkdir(parents=True)
+    notes.write_text("mine")
+    assert main(["run", str(config), "-o", str(tmp_path / "project")]) == 2
+    err = capsys.readouterr().err
+    assert "train exists and was not made by ggsltools run" in err
+    assert "choose another output folder (-o) or remove" in err
+    assert notes.read_text() == "mine"
+    assert sorted(p.name for p in (tmp_path / "project").iterdir()) == ["train"]
+
+
 def _h5_items(path):
     """Every dataset's bytes and attribute of an HDF5 file, the creation time left out."""
     import h5py
