@@ -196,15 +196,6 @@ def run_stages(stages, config, *, out, only=None, force=(), verify=False, option
         are not forced: a fingerprint covers the upstream stages' fingerprints,
         not their files, and stages are deterministic.
 
-    Notes
-    -----
-    A stage's folder is emptied when its fingerprint changed; a folder the
-    runner did not create (one without its ``started.json``) is refused unless
-    it is empty, before any stage runs. Before a stage runs, the manifests of
-    the stages built on other results of it (their manifests record the
-    fingerprints of the stages they read) are removed, and those of the stages
-    built on these: a failure never leaves results of a previous run looking
-    complete beside the stage's new ones.
     verify : bool, optional
         Check the digests of the recorded outputs before skipping a stage.
     options : dict, optional
@@ -222,6 +213,16 @@ def run_stages(stages, config, *, out, only=None, force=(), verify=False, option
         If the stages are out of order, a name in ``only``/``force`` is unknown,
         a stage's folder exists but was not made by the runner, or a stage does
         not write what it reports.
+
+    Notes
+    -----
+    A stage's folder is emptied when its fingerprint changed; a folder the
+    runner did not create (one without its ``started.json``) is refused unless
+    it is empty, before any stage runs. Before a stage runs, the manifests of
+    the stages built on other results of it (their manifests record the
+    fingerprints of the stages they read) are removed, and those of the stages
+    built on these: a failure never leaves results of a previous run looking
+    complete beside the stage's new ones.
     """
     stages = list(stages)
     _check_order(stages)
