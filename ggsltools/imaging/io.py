@@ -28,7 +28,7 @@ from astropy.io import fits
 from astropy.nddata import NDData, StdDevUncertainty
 from astropy.wcs import WCS, FITSFixedWarning
 
-from ..exceptions import InputError
+from ..exceptions import InputError, OutputExistsError
 from ..photometry.zeropoints import ab_zeropoint, zeropoint_from_header
 from .images import _same_grid, check_multiband
 
@@ -369,7 +369,7 @@ def write_image(image, path, *, overwrite=False):
     if image.wcs is None or not image.wcs.has_celestial:
         raise InputError(f"image for {path}: has no celestial WCS")
     if os.path.exists(path) and not overwrite:
-        raise InputError(f"{path} exists: pass overwrite=True to replace it")
+        raise OutputExistsError(path)
     header = image.wcs.celestial.to_header()
     primary = fits.PrimaryHDU()
     if meta.get("band") is not None:

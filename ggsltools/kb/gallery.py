@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..exceptions import InputError
+from ..exceptions import InputError, OutputExistsError
 from ..imaging.display import rgb_cutout
 from .store import KnowledgeBase
 
@@ -98,7 +98,7 @@ def kb_gallery(
 
     output = Path(output)
     if output.exists() and not overwrite:
-        raise InputError(f"{output} exists; pass overwrite=True (--overwrite) to replace it")
+        raise OutputExistsError(output)
     if min(columns, rows) < 1 or negative_rows < 0:
         raise InputError("columns and rows must be at least 1, negative rows at least 0")
     rng = np.random.default_rng(seed)

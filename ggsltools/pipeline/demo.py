@@ -8,7 +8,7 @@ sums up the result. ``ggsltools demo`` does both.
 
 from pathlib import Path
 
-from ..exceptions import InputError
+from ..exceptions import OutputExistsError
 from .stages import REPORT_FILE, run_pipeline
 
 __all__ = ["DEMO_SETTINGS", "demo_summary", "run_demo", "write_demo"]
@@ -153,7 +153,7 @@ def write_demo(directory, *, quick=False, seed=1, overwrite=False, settings=None
     directory = Path(directory)
     config = directory / "ggsltools.toml"
     if config.exists() and not overwrite:
-        raise InputError(f"{config} exists; pass overwrite=True (--overwrite) to replace it")
+        raise OutputExistsError(config)
     data = directory / "data"
     text = [
         "# ggsltools configuration written by 'ggsltools demo': mock HST clusters.",
