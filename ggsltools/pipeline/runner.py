@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..exceptions import InputError
+from ..staging import check_outputs
 from .manifest import MANIFEST_NAME, fingerprint, manifest_is_current, read_manifest, write_manifest
 
 __all__ = ["Stage", "StageContext", "StageOutcome", "run_stages"]
@@ -157,7 +158,7 @@ def run_stages(stages, config, *, out, only=None, force=(), verify=False, option
     ------
     InputError
         If the stages are out of order, a name in ``only``/``force`` is unknown,
-        or a stage does not write what it reports.
+        ``out`` is a file, or a stage does not write what it reports.
     """
     stages = list(stages)
     _check_order(stages)
@@ -176,6 +177,7 @@ def run_stages(stages, config, *, out, only=None, force=(), verify=False, option
                 wanted.add(name)
                 todo.extend(by_name[name].depends)
     out = Path(out).resolve()
+    check_outputs(out, ())  # a file where the output folder should be
     out.mkdir(parents=True, exist_ok=True)
     options = dict(options or {})
     keys = {}
