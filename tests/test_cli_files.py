@@ -1,7 +1,8 @@
-"""Outputs of the lens-model and source commands: checked first, written all together."""
+"""Files of the commands: outputs checked first and written all together, inputs named."""
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 from astropy.io import fits
 from astropy.table import QTable
@@ -127,3 +128,35 @@ def test_critical_lines_table_and_regions_appear_together(tmp_path, monkeypatch)
     with pytest.raises(OSError, match="disk full"):
         main([*LINES, "-o", str(out), "--regions", str(reg)])
     assert _files(tmp_path) == []
+
+
+def test_a_file_where_an_output_folder_should_be(tmp_path, capsys):
+    mine = tmp_path / "mine"
+    mine.write_text("mine")
+    assert main(["demo", "--quick", "--out", str(mine)]) == 2
+    assert f"output directory {mine} exists and is not a folder" in capsys.readouterr().err
+    assert mine.read_text() == "mine" and _files(tmp_path) == ["mine"]
+
+
+def test_unreadable_inputs_are_named(tmp_path, capsys):
+    fits_file = tmp_path / "image.fits"
+    fits.writeto(fits_file, np.ones((8, 8), np.float32))
+    out = tmp_path / "out"
+    none = tmp_path / "none.ecsv"
+    for command, error in (
+        (
+            ["build-kb", str(fits_file), "-o", str(tmp_path / "kb.h5")],
+            f"cannot read configuration file {fits_file}: not a TOML text file",
+        ),
+        (
+            ["scaling-relation", str(none), str(PAR), "-o", str(out)],
+            f"critical-line table {none} does not exist",
+        ),
+        (
+            ["scaling-relation", str(fits_file), str(PAR), "-o", str(out)],
+            f"cannot read critical-line table {fits_file}",
+        ),
+    ):
+        assert main(command) == 2, command
+        assert error in capsys.readouterr().err
+    assert _files(tmp_path) == ["image.fits"]
