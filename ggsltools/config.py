@@ -929,6 +929,10 @@ def load_config(path, *, sections=None):
             raw = tomllib.load(f)
     except FileNotFoundError:
         raise InputError(f"configuration file {path} does not exist") from None
+    except UnicodeDecodeError:
+        raise InputError(
+            f"cannot read configuration file {path}: not a TOML text file (not UTF-8)"
+        ) from None
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise InputError(f"cannot read configuration file {path}: {exc}") from None
     try:

@@ -5,6 +5,8 @@ every message names the file, column, key or value that was wrong, so that a use
 can fix the input without reading a traceback.
 """
 
+from pathlib import Path
+
 from astropy.utils.exceptions import AstropyUserWarning
 
 __all__ = [
@@ -14,6 +16,7 @@ __all__ = [
     "InputError",
     "ModelFormatError",
     "ModelFormatWarning",
+    "OutputExistsError",
     "PluginError",
     "PluginWarning",
 ]
@@ -35,6 +38,29 @@ class ModelFormatError(InputError):
 
     The message names the file and, where known, the line.
     """
+
+
+class OutputExistsError(InputError):
+    """An output file or folder exists and replacing it was not asked for.
+
+    Parameters
+    ----------
+    path : str or `os.PathLike`
+        The existing output.
+
+    Attributes
+    ----------
+    path : `pathlib.Path`
+        The existing output; the ``ggsltools`` command names it and its
+        ``--overwrite`` option.
+    """
+
+    def __init__(self, path):
+        self.path = Path(path)
+        super().__init__(f"{self.path} exists; pass overwrite=True to replace it")
+
+    def __reduce__(self):
+        return type(self), (self.path,)
 
 
 class PluginError(GGSLToolsError, LookupError):

@@ -230,3 +230,13 @@ def test_inject_into_a_mock_field(tmp_path, capsys):
     two_psfs += ["--lines", "unused.ecsv", "--n", "1", "--seed", "1", "--out", str(tmp_path)]
     assert main(two_psfs) == 2
     assert "no PSF given for band(s) F814W" in capsys.readouterr().err
+    # the critical lines: a missing file, a file that is not a table
+    for lines, error in (
+        (tmp_path / "nolines.ecsv", f"critical-line table {tmp_path / 'nolines.ecsv'} does not"),
+        (field / "mock_F814W.fits", f"cannot read critical-line table {field / 'mock_F814W.fits'}"),
+    ):
+        bad = [*inject[:-1], str(tmp_path / "bad")]
+        bad[bad.index("--members") : bad.index("--members") + 2] = ["--lines", str(lines)]
+        assert main(bad) == 2
+        assert error in capsys.readouterr().err
+    assert not (tmp_path / "bad").exists()

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..exceptions import ExportError, InputError
+from ..exceptions import ExportError, OutputExistsError
 from .metadata import metadata_props, read_metadata
 from .metrics import roc_auc
 
@@ -182,7 +182,7 @@ def write_onnx(proto, path, *, metadata, check_inputs, reference, atol=1e-4, ove
     """
     path = Path(path)
     if path.exists() and not overwrite:
-        raise InputError(f"{path} exists; pass overwrite=True")
+        raise OutputExistsError(path)
     props = metadata_props(metadata)
     del proto.metadata_props[:]
     for key, value in sorted(props.items()):
@@ -318,7 +318,7 @@ def quantize(path, out, *, calibration, labels, max_auc_change=0.002, overwrite=
 
     path, out = Path(path), Path(out)
     if out.exists() and not overwrite:
-        raise InputError(f"{out} exists; pass overwrite=True")
+        raise OutputExistsError(out)
     proto = onnx.load(str(path))
     props = {p.key: p.value for p in proto.metadata_props}
     meta = read_metadata(props, source=f"ONNX model {path}")

@@ -31,7 +31,7 @@ from astropy.table import QTable, vstack
 
 from ..exceptions import InputError
 from ..plugins.keras_trainer import KBSelection, KerasTrainer
-from ..staging import staged_files
+from ..staging import check_outputs, staged_files
 
 __all__ = ["PREDICTIONS_FILE", "export_models", "model_folders", "train_kfold"]
 
@@ -199,12 +199,13 @@ def train_kfold(
     Raises
     ------
     InputError
-        If ``out`` holds a training and ``resume`` is False, a model or
-        checkpoint in ``out`` was made with another knowledge base or other
+        If ``out`` is a file, holds a training and ``resume`` is False, a model
+        or checkpoint in ``out`` was made with another knowledge base or other
         settings (the message names the folder and the values), or ``folds`` is
         larger than the knowledge base's number of folds.
     """
     out = Path(out)
+    check_outputs(out, ())  # a file where the folder should be
     n_folds = kb.n_folds if folds is None else int(folds)
     if not 1 <= n_folds <= kb.n_folds:
         raise InputError(f"folds={folds} must be in 1..{kb.n_folds} (the knowledge base's folds)")
@@ -334,39 +335,46 @@ def export_models(
     Returns
     -------
     paths : list of `pathlib.Path`
-        The files written.
+        The files written. They appear together once every model is exported:
+        after an error, none of them has been written.
 
     Raises
     ------
     InputError
-        If there is no model, ``quantize`` is asked without ``kb``, or the KB is
-        not the one the models were trained on.
+        If there is no model, ``quantize`` is asked without ``kb``, the KB is
+        not the one the models were trained on, ``out`` is a file, or an output
+        exists and ``overwrite`` is False (checked before any work).
     ExportError
         If an ONNX model disagrees with its network, or quantisation changes the
-        AUC too much.
+        AUC too much (nothing is written).
     """
     from .export import quantize as quantize_model
 
     folders = model_folders(directory)
     if quantize and kb is None:
         raise InputError("quantisation needs the knowledge base (--kb) for calibration")
+    if quantize:  # before any work
+        for folder in folders:
+            kb_id = json.loads((folder / "info.json").read_text())["kb_id"]
+            if kb_id != kb.kb_id:
+                raise InputError(
+                    f"{folder} was trained on knowledge base {kb_id!r}, not {kb.kb_id!r}"
+                )
+    names = []
+    for folder in folders:
+        names += [f"{folder.name}.onnx"] + ([f"{folder.name}.int8.onnx"] if quantize else [])
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
     if progress:
         from tqdm.auto import tqdm
 
         folders = tqdm(folders, desc="export", unit="model")
-    written = []
-    for folder in folders:
-        trainer = KerasTrainer.load(folder)
-        path = trainer.export_onnx(out / f"{folder.name}.onnx", overwrite=overwrite)
-        written.append(path)
-        if quantize:
-            if trainer.info["kb_id"] != kb.kb_id:
-                raise InputError(
-                    f"{folder} was trained on knowledge base {trainer.info['kb_id']!r}, "
-                    f"not {kb.kb_id!r}"
-                )
+    # every file appears once all are written, or none does
+    with staged_files(out, names, overwrite=overwrite, prefix="export") as tmp:
+        for folder in folders:
+            trainer = KerasTrainer.load(folder)
+            path = trainer.export_onnx(tmp / f"{folder.name}.onnx")
+            if not quantize:
+                continue
             fold = trainer.info["fold"]
             if fold == "run":
                 rows = np.flatnonzero(np.asarray(kb.metadata["validation"], dtype=bool))
@@ -374,14 +382,11 @@ def export_models(
                 rows = np.flatnonzero(np.asarray(kb.metadata["fold"]) == int(fold))
             if rows.size > max_check_rows:  # evenly spaced, to bound memory
                 rows = rows[np.linspace(0, rows.size - 1, max_check_rows).astype(int)]
-            written.append(
-                quantize_model(
-                    path,
-                    out / f"{folder.name}.int8.onnx",
-                    calibration=kb.read(rows),
-                    labels=np.asarray(kb.labels)[rows],
-                    max_auc_change=max_auc_change,
-                    overwrite=overwrite,
-                )
+            quantize_model(
+                path,
+                tmp / f"{folder.name}.int8.onnx",
+                calibration=kb.read(rows),
+                labels=np.asarray(kb.labels)[rows],
+                max_auc_change=max_auc_change,
             )
-    return written
+    return [out / name for name in names]

@@ -13,7 +13,7 @@ import logging
 import sys
 
 from .. import __version__
-from ..exceptions import GGSLToolsError
+from ..exceptions import GGSLToolsError, OutputExistsError
 from . import classify, evaluate, inject, inspect, kb, lensing, mock, pipeline, plugins, sources
 
 __all__ = ["build_parser", "main"]
@@ -81,7 +81,11 @@ def main(argv=None):
     try:
         return args.func(args)
     except GGSLToolsError as exc:
-        print(f"ggsltools {args.command}: error: {exc}", file=sys.stderr)
+        message = str(exc)
+        if isinstance(exc, OutputExistsError) and hasattr(args, "overwrite"):
+            # the library's wording names its keyword; the command has an option
+            message = f"{exc.path} exists; pass --overwrite to replace it"
+        print(f"ggsltools {args.command}: error: {message}", file=sys.stderr)
         return 2
     finally:
         log.removeHandler(handler)

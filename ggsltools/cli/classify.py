@@ -1,7 +1,7 @@
 """The ``ggsltools train``, ``export`` and ``classify`` subcommands."""
 
 from ..classifiers.runtime import PROVIDERS
-from ..exceptions import InputError
+from ..exceptions import InputError, OutputExistsError
 from ._common import report_written
 
 __all__ = []
@@ -230,7 +230,7 @@ def _run_classify(args):
 
     out = Path(args.out)
     if out.exists() and not args.overwrite:
-        raise InputError(f"{out} exists; pass --overwrite")
+        raise OutputExistsError(out)
     if args.workers < 1:
         raise InputError(f"--workers {args.workers} must be at least 1")
     catalogue = read_catalogue(args.catalogue, what="catalogue")

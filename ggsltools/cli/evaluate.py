@@ -286,9 +286,10 @@ def _run_scaling_relation(args):
     from ..evaluation.scaling import member_relation, scaling_relation_check
     from ..lensing.critical import read_lines, select_secondary
     from ..lensing.lenstool import read_par
-    from ..staging import staged_files
+    from ..staging import check_outputs, staged_files
 
     names = ["scaling_relation.ecsv", "scaling_relation.png", "scaling_relation.pdf"]
+    check_outputs(args.out, names, overwrite=args.overwrite)  # before any work
     lines = read_lines(args.lines)
     model = read_par(args.par)
     relation = member_relation(model.potentials)

@@ -1,6 +1,7 @@
 """Subcommands on lens models: ``maps``, ``critical-lines`` and ``cross-section``."""
 
 from ..exceptions import InputError
+from ..staging import check_figure_path, check_paths, staged_paths
 from ._common import add_model_arguments, arcsec, members_for, read_model, report_written
 
 __all__ = []
@@ -53,6 +54,10 @@ def _run_maps(args):
     from ..lensing.lenstool_maps import lenstool_map, write_lenstool_fits
     from ..plugins.deflection_maps import write_deflection_maps
 
+    n_out = 2 if args.kind == "dpl" else 1
+    if len(args.output) != n_out:
+        raise InputError(f"--kind {args.kind} writes {n_out} file(s), got {len(args.output)}")
+    check_paths(args.output, overwrite=args.overwrite)  # before any work
     model = read_model(args)
     kind, mode = args.kind, args.mode
     if kind == "kappa":
@@ -67,9 +72,6 @@ def _run_maps(args):
         npix, z = args.npix, args.z
     if npix is None or z is None:
         raise InputError(f"--npix and --z are needed: {args.model[0]} has no {kind} runmode")
-    n_out = 2 if kind == "dpl" else 1
-    if len(args.output) != n_out:
-        raise InputError(f"--kind {args.kind} writes {n_out} file(s), got {len(args.output)}")
     if args.field is not None:
         champ = dict(zip(("xmin", "xmax", "ymin", "ymax"), args.field, strict=True))
     else:
@@ -140,6 +142,8 @@ def _add_critical_lines(subparsers):
 def _run_critical_lines(args):
     from ..lensing.critical import critical_lines_field, write_lines, write_regions
 
+    outputs = [args.output] + ([args.regions] if args.regions else [])
+    check_paths(outputs, overwrite=args.overwrite)  # before any work
     model = read_model(args)
     lines = critical_lines_field(
         model,
@@ -150,11 +154,14 @@ def _run_critical_lines(args):
         member_pixel_scale=arcsec(args.member_pixel_scale),
         progress=True,
     )
-    write_lines(lines, args.output, overwrite=args.overwrite)
+    # the table and the regions appear together, or neither does
+    with staged_paths(outputs, overwrite=args.overwrite, prefix="lines") as staged:
+        write_lines(lines, staged[0])
+        if args.regions:
+            write_regions(lines, staged[1])
     n_secondary = int((lines["classification"] == "secondary").sum())
     print(f"wrote {len(lines)} lines ({n_secondary} secondary) to {args.output}")
     if args.regions:
-        write_regions(lines, args.regions, overwrite=args.overwrite)
         print(f"wrote {args.regions}")
     return 0
 
@@ -193,6 +200,7 @@ def _add_cross_section(subparsers):
 
 def _run_cross_section(args):
     import numpy as np
+    from matplotlib.figure import Figure
 
     from ..lensing.cross_section import cross_section, plot_cross_section
     from ..lensing.maps import tangent_plane_grid
@@ -201,6 +209,10 @@ def _run_cross_section(args):
         raise InputError(
             f"need --z-max > --z-min and --n-z >= 1, got {args.z_min}, {args.z_max}, {args.n_z}"
         )
+    outputs = [args.output] + ([args.plot] if args.plot else [])
+    check_paths(outputs, overwrite=args.overwrite)  # before any work
+    if args.plot:
+        check_figure_path(args.plot)
     model = read_model(args)
     members = members_for(args, model)
     grid = None
@@ -216,11 +228,14 @@ def _run_cross_section(args):
         pixel_scale=arcsec(args.pixel_scale),
         progress=True,
     )
-    table.write(args.output, format="ascii.ecsv", overwrite=args.overwrite)
-    print(f"wrote {args.output}")
-    if args.plot:
-        plot_cross_section(table).figure.savefig(args.plot)
-        print(f"wrote {args.plot}")
+    # the table and the figure appear together, or neither does
+    with staged_paths(outputs, overwrite=args.overwrite, prefix="cross-section") as staged:
+        table.write(staged[0], format="ascii.ecsv")
+        if args.plot:
+            figure = Figure()
+            plot_cross_section(table, ax=figure.subplots())
+            figure.savefig(staged[1])
+    report_written(outputs)
     return 0
 
 

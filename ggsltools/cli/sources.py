@@ -36,13 +36,21 @@ def _add_sample_sources(subparsers):
 def _run_sample_sources(args):
     from ..registry import get_plugin
     from ..sources import plot_population, sample_sources
+    from ..staging import check_figure_path, check_paths, staged_paths
 
+    outputs = [args.output] + ([args.plot] if args.plot else [])
+    check_paths(outputs, overwrite=args.overwrite)  # before any work
+    if args.plot:
+        check_figure_path(args.plot)
     population = get_plugin("sources", args.population)(bands=args.bands)
     table = sample_sources(args.n, z_cluster=args.z_cluster, seed=args.seed, population=population)
-    table.write(args.output, format="ascii.ecsv", overwrite=args.overwrite)
+    # the table and the figure appear together, or neither does
+    with staged_paths(outputs, overwrite=args.overwrite, prefix="sources") as staged:
+        table.write(staged[0], format="ascii.ecsv")
+        if args.plot:
+            plot_population(table, population=population, path=staged[1])
     print(f"wrote {len(table)} sources to {args.output}")
     if args.plot:
-        plot_population(table, population=population, path=args.plot)
         print(f"wrote {args.plot}")
     return 0
 

@@ -24,7 +24,7 @@ from matplotlib.image import imsave
 from tqdm import tqdm
 
 from ..catalog import sky_positions
-from ..exceptions import InputError
+from ..exceptions import InputError, OutputExistsError
 from ..imaging.display import rgb_cutout
 
 __all__ = [
@@ -260,7 +260,7 @@ def check_report_paths(path, *, overwrite=False):
     if not overwrite:
         for existing in (path, folder):
             if existing.exists():
-                raise InputError(f"{existing} exists; pass overwrite=True")
+                raise OutputExistsError(existing)
     return path, folder
 
 

@@ -28,7 +28,7 @@ from astropy.io import fits
 from astropy.nddata import NDData, StdDevUncertainty
 from astropy.wcs import WCS, FITSFixedWarning
 
-from ..exceptions import InputError
+from ..exceptions import InputError, OutputExistsError
 from ..photometry.zeropoints import ab_zeropoint, zeropoint_from_header
 from .images import _same_grid, check_multiband
 
@@ -162,37 +162,20 @@ def read_image(path, *, band, hdu=None, zeropoint=None, unit=None, exptime=None,
         hdul = fits.open(path)
     except OSError as err:
         raise InputError(f"cannot read image {path}: {err}") from err
-    with hdul:
-        image_hdu = _find_hdu(hdul, hdu, path)
-        header = _Headers(image_hdu.header, hdul[0].header)
-        data = image_hdu.data
-        if data is None or data.ndim != 2:
-            ndim = 0 if data is None else data.ndim
-            raise InputError(f"{path}: image HDU has {ndim} dimensions (NAXIS), expected 2")
-        data = np.asarray(data, dtype=np.float32)
-        mask = ~np.isfinite(data)
-        if mask.all():
-            raise InputError(f"{path}: the image holds no finite pixel")
-        uncertainty = None
-        if "ERR" in hdul and hdul["ERR"] is not image_hdu:
-            err = np.asarray(hdul["ERR"].data, dtype=np.float32)
-            _check_shape(err, data, f"{path}[ERR]")
-            mask |= ~(np.isfinite(err) & (err > 0))
-            uncertainty = StdDevUncertainty(err)
-        if "WHT" in hdul and hdul["WHT"] is not image_hdu:
-            wht = np.asarray(hdul["WHT"].data)
-            _check_shape(wht, data, f"{path}[WHT]")
-            mask |= ~(wht > 0)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", FITSFixedWarning)
-            wcs = WCS(image_hdu.header, hdul, naxis=2)
+    try:
+        with hdul:
+            header, data, mask, uncertainty, wcs = _read_hdus(hdul, hdu, path)
+    except InputError:
+        raise
+    except (OSError, TypeError, ValueError) as err:  # astropy reads the data lazily
+        raise InputError(f"cannot read image {path} (truncated or corrupt?): {err}") from None
     if not wcs.has_celestial:
         raise InputError(f"{path}: no celestial WCS (CTYPE1/CTYPE2 RA---/DEC--)")
     if weight is not None:
         weight = os.fspath(weight)
         try:
             wht = fits.getdata(weight)
-        except OSError as err:
+        except (OSError, TypeError, ValueError) as err:
             raise InputError(f"cannot read weight image {weight}: {err}") from err
         _check_shape(wht, data, weight)
         mask |= ~(wht > 0)
@@ -221,6 +204,34 @@ def read_image(path, *, band, hdu=None, zeropoint=None, unit=None, exptime=None,
         if key in header:
             meta[key.lower()] = float(header[key])
     return NDData(data, wcs=wcs, unit=unit, mask=mask, uncertainty=uncertainty, meta=meta)
+
+
+def _read_hdus(hdul, hdu, path):
+    """The header, data, mask, uncertainty and WCS of an open image file."""
+    image_hdu = _find_hdu(hdul, hdu, path)
+    header = _Headers(image_hdu.header, hdul[0].header)
+    data = image_hdu.data
+    if data is None or data.ndim != 2:
+        ndim = 0 if data is None else data.ndim
+        raise InputError(f"{path}: image HDU has {ndim} dimensions (NAXIS), expected 2")
+    data = np.asarray(data, dtype=np.float32)
+    mask = ~np.isfinite(data)
+    if mask.all():
+        raise InputError(f"{path}: the image holds no finite pixel")
+    uncertainty = None
+    if "ERR" in hdul and hdul["ERR"] is not image_hdu:
+        err = np.asarray(hdul["ERR"].data, dtype=np.float32)
+        _check_shape(err, data, f"{path}[ERR]")
+        mask |= ~(np.isfinite(err) & (err > 0))
+        uncertainty = StdDevUncertainty(err)
+    if "WHT" in hdul and hdul["WHT"] is not image_hdu:
+        wht = np.asarray(hdul["WHT"].data)
+        _check_shape(wht, data, f"{path}[WHT]")
+        mask |= ~(wht > 0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FITSFixedWarning)
+        wcs = WCS(image_hdu.header, hdul, naxis=2)
+    return header, data, mask, uncertainty, wcs
 
 
 def _check_shape(array, data, name):
@@ -369,7 +380,7 @@ def write_image(image, path, *, overwrite=False):
     if image.wcs is None or not image.wcs.has_celestial:
         raise InputError(f"image for {path}: has no celestial WCS")
     if os.path.exists(path) and not overwrite:
-        raise InputError(f"{path} exists: pass overwrite=True to replace it")
+        raise OutputExistsError(path)
     header = image.wcs.celestial.to_header()
     primary = fits.PrimaryHDU()
     if meta.get("band") is not None:

@@ -253,7 +253,8 @@ def read_psf(path, *, pixel_scale=None, hdu=0, band=None, normalise=True, recent
         with fits.open(path) as hdul:
             header = hdul[hdu].header
             data = hdul[hdu].data
-    except (OSError, KeyError, IndexError) as err:
+    except (OSError, KeyError, IndexError, TypeError, ValueError) as err:
+        # TypeError, ValueError: astropy reading the data of a truncated file
         raise InputError(f"cannot read PSF HDU {hdu!r} of {path}: {err}") from err
     if data is None:
         raise InputError(f"PSF file {path}: HDU {hdu!r} holds no image")

@@ -7,13 +7,13 @@ and rows of non-GGSL cutouts below. The RGB stretch is
 `~ggsltools.imaging.display.rgb_cutout`'s.
 """
 
-import os
 from pathlib import Path
 
 import numpy as np
 
 from ..exceptions import InputError
 from ..imaging.display import rgb_cutout
+from ..staging import check_figure_path, check_paths, staged_paths
 from .store import KnowledgeBase
 
 __all__ = ["gallery_layout", "kb_gallery"]
@@ -91,14 +91,15 @@ def kb_gallery(
     Raises
     ------
     InputError
-        If the picture exists and ``overwrite`` is False, the knowledge base does
-        not have three bands, or it holds no cutout to show.
+        If the picture exists and ``overwrite`` is False, its folder does not
+        exist, its extension is not a format Matplotlib writes, the knowledge
+        base does not have three bands, or it holds no cutout to show.
     """
     from matplotlib.figure import Figure
 
     output = Path(output)
-    if output.exists() and not overwrite:
-        raise InputError(f"{output} exists; pass overwrite=True (--overwrite) to replace it")
+    check_paths([output], overwrite=overwrite)  # before any work
+    check_figure_path(output)
     if min(columns, rows) < 1 or negative_rows < 0:
         raise InputError("columns and rows must be at least 1, negative rows at least 0")
     rng = np.random.default_rng(seed)
@@ -146,10 +147,6 @@ def kb_gallery(
                 ax.set_xlabel(text, fontsize=7)
         fig.suptitle(f"GGSL: theta_E grows to the right, {band} magnitude downwards", fontsize=9)
         fig.tight_layout()
-    partial = output.with_name(f".{output.name}.partial{output.suffix}")
-    try:
-        fig.savefig(partial, dpi=110)
-        os.replace(partial, output)
-    finally:
-        partial.unlink(missing_ok=True)
+    with staged_paths([output], overwrite=overwrite, prefix="gallery") as (staged,):
+        fig.savefig(staged, dpi=110)
     return output

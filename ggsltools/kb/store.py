@@ -30,7 +30,7 @@ import h5py
 import numpy as np
 from astropy.table import QTable
 
-from ..exceptions import InputError
+from ..exceptions import InputError, OutputExistsError
 from .augment import N_TRANSFORMS, balanced_epoch, dihedral
 from .folds import split_indices
 
@@ -203,7 +203,7 @@ class KBWriter:
         if path.is_dir():
             raise InputError(f"output {path} is a folder, not a file name")
         if path.exists() and not overwrite:
-            raise InputError(f"{path} exists; pass overwrite=True (--overwrite) to replace it")
+            raise OutputExistsError(path)
         folder = path.parent
         if not folder.is_dir():
             raise InputError(f"output folder {folder} does not exist")

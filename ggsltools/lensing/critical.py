@@ -30,8 +30,9 @@ from astropy.coordinates import SkyCoord
 from astropy.table import QTable, vstack
 from scipy.ndimage import map_coordinates
 
-from ..catalog import sky_positions
+from ..catalog import read_catalogue, sky_positions
 from ..exceptions import InputError
+from ..staging import staged_paths
 from ..units import to_arcsec
 from .maps import (
     _grid_xy,
@@ -1317,8 +1318,16 @@ def write_regions(lines, path, *, which=("line", "caustic"), overwrite=False):
         What to write (see `lines_to_regions`).
     overwrite : bool, optional
         Replace an existing file.
+
+    Raises
+    ------
+    InputError
+        If ``path`` exists and ``overwrite`` is False, or its folder does not
+        exist. The file appears only once complete.
     """
-    lines_to_regions(lines, which=which).write(str(path), format="ds9", overwrite=overwrite)
+    regions = lines_to_regions(lines, which=which)
+    with staged_paths([path], overwrite=overwrite, prefix="regions") as (staged,):
+        regions.write(str(staged), format="ds9")
 
 
 def write_lines(lines, path, *, overwrite=False):
@@ -1335,8 +1344,15 @@ def write_lines(lines, path, *, overwrite=False):
         Output file.
     overwrite : bool, optional
         Replace an existing file.
+
+    Raises
+    ------
+    InputError
+        If ``path`` exists and ``overwrite`` is False, or its folder does not
+        exist. The file appears only once complete.
     """
-    lines.write(str(path), format="ascii.ecsv", overwrite=overwrite)
+    with staged_paths([path], overwrite=overwrite, prefix="lines") as (staged,):
+        lines.write(str(staged), format="ascii.ecsv")
 
 
 def read_lines(path):
@@ -1354,9 +1370,10 @@ def read_lines(path):
     Raises
     ------
     InputError
-        If the file is not a critical-line table.
+        If the file does not exist, cannot be read as ECSV, or is not a
+        critical-line table (the message names it).
     """
-    lines = QTable.read(str(path), format="ascii.ecsv")
+    lines = read_catalogue(path, what="critical-line table", format="ascii.ecsv")
     missing = [
         name
         for name in ("id", "kind", "closed", "theta_e") + _VERTEX_COLUMNS

@@ -17,6 +17,7 @@ from astropy.nddata import NDData
 from astropy.wcs import WCS
 
 from ..exceptions import InputError
+from ..staging import staged_paths
 from .lenstool import LENSTOOL_CONSTANTS, dimensionless_distance, sum_hessian
 from .maps import hessian_at
 
@@ -299,6 +300,12 @@ def write_lenstool_fits(nddata, path, *, overwrite=False):
     -------
     path : str or `os.PathLike`
         ``path``.
+
+    Raises
+    ------
+    InputError
+        If the map is not 2D, ``path`` exists and ``overwrite`` is False, or its
+        folder does not exist. The file appears only once complete.
     """
     data = np.asarray(nddata.data)
     if data.ndim != 2:
@@ -309,5 +316,6 @@ def write_lenstool_fits(nddata, path, *, overwrite=False):
         header["BUNIT"] = unit.to_string("fits") if unit.scale == 1 else str(unit)
     for key, value in nddata.meta.items():
         header[key[:8].upper()] = str(value)[:68]
-    fits.PrimaryHDU(data.astype(">f4"), header=header).writeto(path, overwrite=overwrite)
+    with staged_paths([path], overwrite=overwrite, prefix="map") as (staged,):
+        fits.PrimaryHDU(data.astype(">f4"), header=header).writeto(staged)
     return path

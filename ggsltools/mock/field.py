@@ -95,7 +95,7 @@ from astropy.table import QTable
 from astropy.wcs import WCS
 from scipy.signal import fftconvolve
 
-from ..exceptions import InputError
+from ..exceptions import InputError, OutputExistsError
 from ..imaging.psf import check_psf, make_psf, psf_pixel_scale, resample_psf, write_psf
 from ..lensing.lenstool import kpc_per_arcsec
 from ..photometry.filters import load_filter
@@ -1008,7 +1008,7 @@ def write_mock_field(
             keys += ["par", "potfile"] + (["dpl_x", "dpl_y"] if dpl_z_source is not None else [])
         for key in keys:
             if (directory / names[key]).exists():
-                raise InputError(f"{directory / names[key]} exists; pass overwrite=True")
+                raise OutputExistsError(directory / names[key])
     paths = {}
     if with_lens:
         paths.update(

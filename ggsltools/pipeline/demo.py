@@ -8,7 +8,8 @@ sums up the result. ``ggsltools demo`` does both.
 
 from pathlib import Path
 
-from ..exceptions import InputError
+from ..exceptions import OutputExistsError
+from ..staging import check_outputs
 from .stages import REPORT_FILE, run_pipeline
 
 __all__ = ["DEMO_SETTINGS", "demo_summary", "run_demo", "write_demo"]
@@ -145,15 +146,17 @@ def write_demo(directory, *, quick=False, seed=1, overwrite=False, settings=None
     Raises
     ------
     InputError
-        If the folder holds a demonstration and ``overwrite`` is False.
+        If the folder holds a demonstration and ``overwrite`` is False, or
+        ``directory`` is a file.
     """
     from ..mock.field import write_mock_field
 
     settings = {**DEMO_SETTINGS["quick" if quick else "full"], **(settings or {})}
     directory = Path(directory)
+    check_outputs(directory, ())  # a file where the folder should be
     config = directory / "ggsltools.toml"
     if config.exists() and not overwrite:
-        raise InputError(f"{config} exists; pass overwrite=True (--overwrite) to replace it")
+        raise OutputExistsError(config)
     data = directory / "data"
     text = [
         "# ggsltools configuration written by 'ggsltools demo': mock HST clusters.",
@@ -252,6 +255,7 @@ def run_demo(directory, *, quick=False, seed=1, overwrite=False):
         See `~ggsltools.pipeline.stages.run_pipeline`.
     """
     directory = Path(directory)
+    check_outputs(directory, ())  # a file where the folder should be
     config = directory / "ggsltools.toml"
     if overwrite or not config.exists():
         config = write_demo(directory, quick=quick, seed=seed, overwrite=overwrite)

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..exceptions import InputError
+from ..staging import check_outputs
 from .manifest import MANIFEST_NAME, fingerprint, manifest_is_current, read_manifest, write_manifest
 
 __all__ = ["Stage", "StageContext", "StageOutcome", "run_stages"]
@@ -211,8 +212,8 @@ def run_stages(stages, config, *, out, only=None, force=(), verify=False, option
     ------
     InputError
         If the stages are out of order, a name in ``only``/``force`` is unknown,
-        a stage's folder exists but was not made by the runner, or a stage does
-        not write what it reports.
+        ``out`` is a file, a stage's folder exists but was not made by the
+        runner, or a stage does not write what it reports.
 
     Notes
     -----
@@ -241,8 +242,7 @@ def run_stages(stages, config, *, out, only=None, force=(), verify=False, option
                 wanted.add(name)
                 todo.extend(by_name[name].depends)
     out = Path(out).resolve()
-    if out.exists() and not out.is_dir():
-        raise InputError(f"the output folder {out} is a file: choose another output folder")
+    check_outputs(out, ())  # a file where the output folder should be
     for stage in stages:
         if stage.name in wanted:
             _check_folder(out / stage.name)

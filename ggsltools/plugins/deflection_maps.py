@@ -36,6 +36,7 @@ from ..cosmology import DEFAULT_COSMOLOGY
 from ..exceptions import InputError, ModelFormatError, ModelFormatWarning
 from ..interfaces import LensModel
 from ..lensing.maps import deflection_at, sky_to_model
+from ..staging import check_paths, staged_paths
 from ..units import to_arcsec
 
 __all__ = [
@@ -898,7 +899,8 @@ def write_deflection_maps(
     ------
     InputError
         If ``z_source`` is not larger than the lens redshift, ``npix`` < 2, the
-        field is empty, or a file exists and ``overwrite`` is False.
+        field is empty, a file exists and ``overwrite`` is False, or a file's
+        folder does not exist. Both files are written, or neither.
     """
     if not isinstance(model, LensModel):
         raise InputError(f"model={model!r} is not a LensModel")
@@ -918,9 +920,7 @@ def write_deflection_maps(
     )
     ratio = model.distance_ratio(z_source)
     x_path, y_path = Path(x_path), Path(y_path)
-    for path in (x_path, y_path):
-        if path.exists() and not overwrite:
-            raise InputError(f"{path} exists; pass overwrite=True to replace it")
+    check_paths((x_path, y_path), overwrite=overwrite)  # before the computation
 
     dx = (xmax - xmin) / (npix - 1)
     dy = (ymax - ymin) / (npix - 1)
@@ -939,12 +939,12 @@ def write_deflection_maps(
         "Deflection maps as LensTool's dpl runmode writes them: source = image - "
         "deflection, nodes include both field edges, not normalised to D_LS/D_S = 1."
     )
-    for path, data, axis in ((x_path, alpha[0], "x"), (y_path, alpha[1], "y")):
-        hdr = header.copy()
-        hdr["DPLAXIS"] = (axis, "deflection component in this file")
-        fits.PrimaryHDU(np.asarray(data, dtype=dtype), header=hdr).writeto(
-            path, overwrite=overwrite
-        )
+    # both files appear, or neither: a new x map never sits beside an old y map
+    with staged_paths((x_path, y_path), overwrite=overwrite, prefix="dpl") as staged:
+        for path, data, axis in zip(staged, alpha, ("x", "y"), strict=True):
+            hdr = header.copy()
+            hdr["DPLAXIS"] = (axis, "deflection component in this file")
+            fits.PrimaryHDU(np.asarray(data, dtype=dtype), header=hdr).writeto(path)
     log.info(
         "wrote deflection maps %s, %s: %dx%d nodes, z_source=%g (D_LS/D_S = %.6g)",
         x_path,

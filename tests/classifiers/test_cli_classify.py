@@ -97,3 +97,21 @@ def test_openvino_provider_on_workers(inputs, tmp_path, capsys):
     table, expected = QTable.read(out), QTable.read(tmp_path / "cpu.ecsv")
     assert table.meta["provider"] == "openvino"
     np.testing.assert_allclose(table["probability"], expected["probability"], atol=1e-6)
+
+
+def test_a_truncated_image_is_named(inputs, tmp_path, capsys):
+    from pathlib import Path
+
+    from astropy.utils.exceptions import AstropyUserWarning
+
+    paths, catalogue, model = inputs
+    cut = Path(paths[2])
+    content = cut.read_bytes()
+    cut.write_bytes(content[: len(content) // 2])
+    images = [f"{band}={path}" for band, path in zip(BANDS, paths)]
+    args = ["classify", "--model", str(model), "--images", *images]
+    args += ["--catalogue", str(catalogue), "-o", str(tmp_path / "t.ecsv")]
+    with pytest.warns(AstropyUserWarning, match="truncated"):
+        assert main(args) == 2
+    assert f"cannot read image {cut} (truncated or corrupt?)" in capsys.readouterr().err
+    assert not (tmp_path / "t.ecsv").exists()

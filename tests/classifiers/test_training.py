@@ -209,6 +209,33 @@ def test_quantized_export_keeps_the_auc_within_tolerance_or_is_refused(trained, 
     assert not (tmp_path / "strict.int8.onnx").exists()
 
 
+def test_export_writes_every_file_or_none(trained, kb_path, tmp_path, monkeypatch, capsys):
+    from ggsltools.classifiers import export
+
+    out, _ = trained
+    onnx = tmp_path / "onnx"
+
+    def quantize_fails_on_the_second(path, target, **kwargs):
+        if path.stem == "fold-01":
+            raise ExportError(f"int8 quantisation of {path} changes the AUC; nothing was written")
+        target.write_bytes(path.read_bytes())
+        return target
+
+    monkeypatch.setattr(export, "quantize", quantize_fails_on_the_second)
+    with KnowledgeBase(kb_path) as kb, pytest.raises(ExportError, match="fold-01"):
+        export_models(out, onnx, quantize=True, kb=kb)
+    assert list(onnx.iterdir()) == []  # not even fold-00.onnx, exported first
+    # through the command: an existing file is refused before any export
+    (onnx / "run.onnx").write_text("mine")
+    args = ["export", str(out), "-o", str(onnx), "--quantize", "--kb", str(kb_path)]
+    assert main(args) == 2
+    assert f"{onnx / 'run.onnx'} exists; pass --overwrite" in capsys.readouterr().err
+    assert [p.name for p in onnx.iterdir()] == ["run.onnx"]
+    assert (onnx / "run.onnx").read_text() == "mine"
+    assert main(["export", str(out), "-o", str(onnx / "run.onnx")]) == 2
+    assert "exists and is not a folder" in capsys.readouterr().err
+
+
 def test_command_line(kb_path, tmp_path, capsys):
     models = tmp_path / "models"
     args = [
@@ -239,3 +266,8 @@ def test_command_line(kb_path, tmp_path, capsys):
     assert (tmp_path / "onnx" / "fold-00.onnx").is_file()
     assert main(args) == 2
     assert "resume" in capsys.readouterr().err
+    (tmp_path / "file").write_text("mine")
+    assert main([*args[:-3], "-o", str(tmp_path / "file")]) == 2
+    assert f"output directory {tmp_path / 'file'} exists and is not a folder" in (
+        capsys.readouterr().err
+    )

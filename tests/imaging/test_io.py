@@ -7,6 +7,7 @@ import pytest
 from astropy.coordinates import SkyCoord
 from astropy.io import fits
 from astropy.nddata import NDData, StdDevUncertainty
+from astropy.utils.exceptions import AstropyUserWarning
 from astropy.wcs import WCS
 
 from ggsltools.exceptions import InputError
@@ -265,3 +266,22 @@ def test_drizzled_layout(tmp_path):
     assert image.uncertainty.array[0, 0] == np.float32(0.01)
     assert set(zip(*np.nonzero(image.mask))) == {(4, 5), (7, 8)}
     assert read_image(path, band="F814W", hdu=1).meta["exptime"] == 2000 * u.s
+
+
+def test_truncated_files_are_named(tmp_path):
+    path = write_primary(tmp_path / "cut.fits", np.ones((100, 100)))
+    full = path.read_bytes()
+    path.write_bytes(full[: len(full) // 2])  # the header and half the pixels
+    with (
+        pytest.warns(AstropyUserWarning, match="truncated"),
+        pytest.raises(InputError, match=r"cannot read image .*cut\.fits \(truncated or corrupt"),
+    ):
+        read_image(path, band="F814W")
+    psf = tmp_path / "psf.fits"
+    fits.writeto(psf, np.ones((64, 64), np.float32))
+    psf.write_bytes(psf.read_bytes()[:8640])
+    with (
+        pytest.warns(AstropyUserWarning, match="truncated"),
+        pytest.raises(InputError, match=r"cannot read PSF HDU 0 of .*psf\.fits"),
+    ):
+        read_psf(psf, pixel_scale=0.03)

@@ -34,6 +34,12 @@ def test_cli_build_info_gallery(mock_clusters, capsys):
     assert main(["kb-gallery", str(out), "-o", str(picture), "--columns", "3", "--rows", "2"]) == 0
     assert picture.stat().st_size > 1000
     assert main(["kb-gallery", str(out), "-o", str(picture)]) == 2
+    assert f"{picture} exists; pass --overwrite" in capsys.readouterr().err
+    assert main(["kb-gallery", str(out), "-o", str(root / "nodir" / "g.png")]) == 2
+    assert f"folder {root / 'nodir'} does not exist" in capsys.readouterr().err
+    assert main(["kb-gallery", str(out), "-o", str(root / "g.xyz")]) == 2
+    assert "unknown extension '.xyz'" in capsys.readouterr().err
+    assert not (root / "g.xyz").exists() and not (root / "nodir").exists()
 
 
 def test_gallery_layout_orders_theta_and_magnitude():

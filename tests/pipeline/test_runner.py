@@ -131,6 +131,10 @@ def test_bad_pipelines(tmp_path, config):
     with pytest.raises(InputError, match="missing.txt was not written"):
         run_stages([lying], config, out=tmp_path / "run")
     assert not (tmp_path / "run" / "a" / MANIFEST_NAME).exists()
+    (tmp_path / "file").write_text("mine")
+    with pytest.raises(InputError, match="file exists and is not a folder"):
+        run_stages([a, b, c], config, out=tmp_path / "file")
+    assert (tmp_path / "file").read_text() == "mine"
 
 
 def test_fingerprint_covers_settings_inputs_and_upstream(tmp_path):

@@ -107,6 +107,11 @@ def test_configuration_errors_come_before_any_work(tiny_run, tmp_path):
         load_pipeline_config(bad)
     assert main(["run", str(bad), "-o", str(tmp_path / "out")]) == 2
     assert not (tmp_path / "out").exists()
+    # a file where the output folder should be
+    (tmp_path / "file").write_text("mine")
+    assert main(["run", str(config), "-o", str(tmp_path / "file")]) == 2
+    assert main(["demo", "--quick", "--out", str(tmp_path / "file")]) == 2
+    assert (tmp_path / "file").read_text() == "mine"
 
 
 def test_bad_catalogue_values_and_foreign_folders_stop_a_rerun_before_any_work(
