@@ -254,7 +254,7 @@ def _run_classify(args):
     print(f"{n_sel} of {len(table)} objects with probability >= {table.meta['threshold']:g}")
     n_out = int(np.count_nonzero(np.isnan(np.asarray(table["probability"], dtype=float))))
     if n_out:
-        print(f"{n_out} objects not classified: their cutouts are not complete")
+        print(f"{n_out} of {len(table)} objects not classified: their cutouts are not complete")
     report_written([out])
     return 0
 

@@ -121,4 +121,6 @@ def test_objects_off_the_images(inputs, tmp_path, capsys):
     table = QTable.read(out)
     assert list(table["selected"]) == [True, True, False]
     assert np.isnan(table["probability"][2]) and table["bin"][2] == "none"
-    assert "2 of 3 objects with probability >= 0" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "2 of 3 objects with probability >= 0" in out
+    assert "1 of 3 objects not classified" in out
