@@ -142,6 +142,14 @@ def _row(table, k, id_column="id"):
     return where
 
 
+def _is_number(value):
+    try:
+        float(value)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
 def check_finite(table, columns, *, name="catalogue", id_column="id"):
     """Check that columns of a table hold a finite number in every row.
 
@@ -169,9 +177,11 @@ def check_finite(table, columns, *, name="catalogue", id_column="id"):
         try:
             values = np.asarray(getattr(data, "value", data), dtype=float)
         except (TypeError, ValueError):
+            raw = np.asarray(data)
+            first = next(k for k, v in enumerate(raw) if not _is_number(v))
             raise InputError(
-                f"{name}: column {column!r} holds values that are not numbers "
-                f"(dtype {np.asarray(data).dtype})"
+                f"{name}: {_row(table, first, id_column)} has {str(raw[first])!r} in "
+                f"column {column!r}, which is not a number"
             ) from None
         bad = mask | ~np.isfinite(values)
         if np.any(bad):

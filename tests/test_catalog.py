@@ -35,7 +35,7 @@ def test_missing_or_bad_positions_are_named():
     masked["dec"].mask = [False, True]
     with pytest.raises(InputError, match="row 2 has no value in column 'dec'"):
         sky_positions(masked)
-    with pytest.raises(InputError, match="column 'ra' holds values that are not numbers"):
+    with pytest.raises(InputError, match="row 2 has 'x' in column 'ra', which is not a number"):
         sky_positions(Table({"ra": ["150.0", "x"], "dec": [2.0, 2.0]}))
     coord = SkyCoord([150.0, np.nan] * u.deg, [2.0, 2.0] * u.deg)
     with pytest.raises(InputError, match="row 2 has a non-finite position in column 'coord'"):
