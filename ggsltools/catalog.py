@@ -10,7 +10,7 @@ from astropy.table import QTable
 
 from .exceptions import InputError
 
-__all__ = ["map_columns", "read_catalogue", "sky_positions"]
+__all__ = ["check_finite", "map_columns", "read_catalogue", "sky_positions"]
 
 #: Column-name pairs recognised as right ascension and declination, in order.
 _RA_DEC_NAMES = (
@@ -134,7 +134,78 @@ def map_columns(table, mapping, *, path, what="catalogue"):
     return QTable({name: table[column] for name, column in mapping.items()})
 
 
-def sky_positions(catalogue, *, name="catalogue"):
+def _row(table, k, id_column="id"):
+    """How to name row ``k`` of a table in messages: 1-based, with its id if any."""
+    where = f"row {k + 1}"
+    if id_column in table.colnames:
+        where += f" (id {table[id_column][k]})"
+    return where
+
+
+def _is_number(value):
+    try:
+        float(value)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def check_finite(table, columns, *, name="catalogue", id_column="id"):
+    """Check that columns of a table hold a finite number in every row.
+
+    Parameters
+    ----------
+    table : `~astropy.table.Table` or `~astropy.table.QTable`
+        The table.
+    columns : sequence of str
+        Columns to check (numbers or quantities).
+    name : str, optional
+        How to call the table in error messages (a file name, say).
+    id_column : str, optional
+        A column whose value is quoted with the row number, when the table has it.
+
+    Raises
+    ------
+    InputError
+        If a column holds a value that is not a number, or a missing (masked),
+        NaN or infinite value; the message names the table, the column, the
+        first such row (counted from 1, with its id) and the number of such rows.
+    """
+    for column in columns:
+        data = table[column]
+        mask = np.ma.getmaskarray(data) if hasattr(data, "mask") else np.zeros(len(data), bool)
+        try:
+            values = np.asarray(getattr(data, "value", data), dtype=float)
+        except (TypeError, ValueError):
+            raw = np.asarray(data)
+            first = next(k for k, v in enumerate(raw) if not _is_number(v))
+            raise InputError(
+                f"{name}: {_row(table, first, id_column)} has {str(raw[first])!r} in "
+                f"column {column!r}, which is not a number"
+            ) from None
+        bad = mask | ~np.isfinite(values)
+        if np.any(bad):
+            first = int(np.flatnonzero(bad)[0])
+            value = "no value" if mask[first] else f"{float(values[first])!r}"
+            raise InputError(
+                f"{name}: {_row(table, first, id_column)} has {value} in column "
+                f"{column!r} ({int(np.count_nonzero(bad))} row(s) in all); give a "
+                "finite number or remove the row"
+            )
+
+
+def _coordinate_columns(catalogue):
+    """The SkyCoord column, or the (ra, dec) column names, of a catalogue, or None."""
+    for col in ("coord", "sky_centroid"):
+        if col in catalogue.colnames and isinstance(catalogue[col], SkyCoord):
+            return col
+    for ra_name, dec_name in _RA_DEC_NAMES:
+        if ra_name in catalogue.colnames and dec_name in catalogue.colnames:
+            return ra_name, dec_name
+    return None
+
+
+def sky_positions(catalogue, *, name="catalogue", required=True):
     """Sky positions of a catalogue's rows.
 
     Parameters
@@ -146,44 +217,49 @@ def sky_positions(catalogue, *, name="catalogue"):
         ``RAJ2000``/``DEJ2000``), as angles or plain numbers in degrees.
     name : str, optional
         How to call the catalogue in error messages (a file name, say).
+    required : bool, optional
+        If False, a catalogue without position columns gives None instead of
+        an error (its positions are checked all the same when it has them).
 
     Returns
     -------
-    coords : `~astropy.coordinates.SkyCoord`
+    coords : `~astropy.coordinates.SkyCoord` or None
         One position per row (ICRS unless the column says otherwise).
 
     Raises
     ------
     InputError
-        If no position columns are found (the message lists the columns present)
-        or a position is not finite.
+        If no position columns are found and ``required`` (the message lists
+        the columns present), or a position is missing or not finite (the
+        message names the row, counted from 1, with its ``id``, and the column).
     """
-    for col in ("coord", "sky_centroid"):
-        if col in catalogue.colnames and isinstance(catalogue[col], SkyCoord):
-            coords = catalogue[col]
-            break
-    else:
-        for ra_name, dec_name in _RA_DEC_NAMES:
-            if ra_name in catalogue.colnames and dec_name in catalogue.colnames:
-                ra, dec = catalogue[ra_name], catalogue[dec_name]
-                ra = ra if isinstance(ra, u.Quantity) else u.Quantity(ra, u.deg)
-                dec = dec if isinstance(dec, u.Quantity) else u.Quantity(dec, u.deg)
-                try:
-                    coords = SkyCoord(ra, dec, frame="icrs")
-                except (u.UnitsError, ValueError) as exc:
-                    raise InputError(
-                        f"{name}: columns {ra_name!r}/{dec_name!r} are not valid "
-                        f"sky positions: {exc}"
-                    ) from None
-                break
-        else:
+    found = _coordinate_columns(catalogue)
+    if found is None:
+        if not required:
+            return None
+        raise InputError(
+            f"{name} has no position columns: expected a SkyCoord column 'coord' "
+            f"or ra/dec columns, found {', '.join(catalogue.colnames) or 'none'}"
+        )
+    if isinstance(found, str):
+        coords = catalogue[found]
+        lon, lat = coords.spherical.lon.deg, coords.spherical.lat.deg
+        bad = ~(np.isfinite(lon) & np.isfinite(lat))
+        if np.any(bad):
+            first = int(np.flatnonzero(bad)[0])
             raise InputError(
-                f"{name} has no position columns: expected a SkyCoord column 'coord' "
-                f"or ra/dec columns, found {', '.join(catalogue.colnames) or 'none'}"
+                f"{name}: {_row(catalogue, first)} has a non-finite position in column "
+                f"{found!r} ({int(np.count_nonzero(bad))} row(s) in all)"
             )
-    lon = coords.spherical.lon.deg
-    lat = coords.spherical.lat.deg
-    bad = ~(np.isfinite(lon) & np.isfinite(lat))
-    if np.any(bad):
-        raise InputError(f"{name}: row {int(np.flatnonzero(bad)[0])} has a non-finite sky position")
-    return coords
+        return coords
+    check_finite(catalogue, found, name=name)
+    ra_name, dec_name = found
+    ra, dec = catalogue[ra_name], catalogue[dec_name]
+    ra = ra if isinstance(ra, u.Quantity) else u.Quantity(ra, u.deg)
+    dec = dec if isinstance(dec, u.Quantity) else u.Quantity(dec, u.deg)
+    try:
+        return SkyCoord(ra, dec, frame="icrs")
+    except (u.UnitsError, ValueError) as exc:
+        raise InputError(
+            f"{name}: columns {ra_name!r}/{dec_name!r} are not valid sky positions: {exc}"
+        ) from None

@@ -25,7 +25,7 @@ from astropy.table import QTable
 
 from .cosmology import DEFAULT_COSMOLOGY, distance_ratio
 from .exceptions import InputError
-from .imaging.cutouts import extract_cutouts
+from .imaging.cutouts import classifiable, extract_cutouts
 from .units import to_arcsec
 
 __all__ = [
@@ -415,21 +415,36 @@ class Classifier(abc.ABC):
         -------
         predictions : `~astropy.table.QTable`
             The catalogue's columns plus ``probability`` and ``complete`` (False
-            where the cutout fell partly outside the image or on masked pixels,
-            which were set to zero).
+            where the cutout fell partly outside the image or on masked pixels);
+            objects whose cutout is not complete are not classified: their
+            probability is NaN (see `~ggsltools.imaging.cutouts.classifiable`).
+
+        Warns
+        -----
+        `~ggsltools.imaging.cutouts.IncompleteCutoutWarning`
+            If some objects were not classified (the message counts them).
+
+        Raises
+        ------
+        InputError
+            If the images lack a band, the catalogue has no positions, or none
+            of its objects has a complete cutout.
         """
         if batch_size < 1:
             raise InputError(f"batch_size={batch_size} must be a positive integer")
         stack = extract_cutouts(images, catalogue, size=self.cutout_size, bands=self.bands)
-        data = stack.data
-        probability = np.empty(len(data), dtype=float)
+        classified = classifiable(stack.meta["complete"], stack.meta["empty"])
+        rows = np.flatnonzero(classified)
+        data = stack.data[rows]
+        probability = np.full(len(stack.data), np.nan)
         starts = range(0, len(data), batch_size)
         if progress:
             from tqdm.auto import tqdm
 
             starts = tqdm(starts, desc="classify", unit="batch")
         for start in starts:
-            probability[start : start + batch_size] = self.predict(data[start : start + batch_size])
+            batch = rows[start : start + batch_size]
+            probability[batch] = self.predict(data[start : start + batch_size])
         out = QTable(catalogue, copy=True)
         out["probability"] = probability
         out["complete"] = stack.meta["complete"]

@@ -25,8 +25,32 @@ def test_positions_from_any_usual_columns(columns):
 def test_missing_or_bad_positions_are_named():
     with pytest.raises(InputError, match=r"members.ecsv has no position columns.*found id, mag"):
         sky_positions(Table({"id": [1], "mag": [20.0]}), name="members.ecsv")
-    with pytest.raises(InputError, match="row 1 has a non-finite"):
+    with pytest.raises(InputError, match=r"catalogue: row 2 has nan in column 'ra'"):
         sky_positions(Table({"ra": [150.0, np.nan], "dec": [2.0, 2.0]}))
+    # counted from 1, with the id, the column and how many rows are bad
+    table = Table({"id": ["a", "b", "c"], "RA": [150.0] * 3, "DEC": [2.0, np.inf, np.nan]})
+    with pytest.raises(InputError, match=r"m.ecsv: row 2 \(id b\) has inf in column 'DEC' \(2 row"):
+        sky_positions(table, name="m.ecsv", required=False)
+    masked = Table({"ra": [150.0, 150.1], "dec": [2.0, 2.1]}, masked=True)
+    masked["dec"].mask = [False, True]
+    with pytest.raises(InputError, match="row 2 has no value in column 'dec'"):
+        sky_positions(masked)
+    with pytest.raises(InputError, match="row 2 has 'x' in column 'ra', which is not a number"):
+        sky_positions(Table({"ra": ["150.0", "x"], "dec": [2.0, 2.0]}))
+    coord = SkyCoord([150.0, np.nan] * u.deg, [2.0, 2.0] * u.deg)
+    with pytest.raises(InputError, match="row 2 has a non-finite position in column 'coord'"):
+        sky_positions(QTable({"coord": coord}))
+    # without position columns: None when they are optional
+    assert sky_positions(Table({"x": [1.0]}), required=False) is None
+
+
+def test_check_finite_names_the_column_and_row():
+    from ggsltools.catalog import check_finite
+
+    table = QTable({"name": ["p", "q"], "z": [0.4, 0.5], "mag": [21.0, np.nan] * u.mag})
+    check_finite(table, ["z"], name="t.ecsv")
+    with pytest.raises(InputError, match=r"t.ecsv: row 2 \(id q\) has nan in column 'mag'"):
+        check_finite(table, ["z", "mag"], name="t.ecsv", id_column="name")
 
 
 def test_read_catalogue_names_missing_and_unreadable_files(tmp_path):

@@ -240,3 +240,22 @@ def test_inject_into_a_mock_field(tmp_path, capsys):
         assert main(bad) == 2
         assert error in capsys.readouterr().err
     assert not (tmp_path / "bad").exists()
+
+
+def test_member_positions_name_the_file_row_and_column(tmp_path, capsys):
+    from astropy.table import QTable
+
+    assert main(["mock-cluster", "--out", str(tmp_path), "--seed", "3", "--n-members", "4"]) == 0
+    members = QTable.read(tmp_path / "mock_members.ecsv")
+    members["ra"][2] = np.nan  # the table also has x/y columns: no fall-back on them
+    path = tmp_path / "members_nan_ra.ecsv"
+    members.write(path)
+    args = ["critical-lines", str(tmp_path / "mock.par"), "--z-source", "2"]
+    assert main([*args, "--members", str(path), "-o", str(tmp_path / "l.ecsv")]) == 2
+    err = capsys.readouterr().err
+    assert f"member catalogue {path}: row 3 (id {members['id'][2]}) has nan in column 'ra'" in err
+    assert not (tmp_path / "l.ecsv").exists()
+    members.remove_columns(["ra", "dec", "x"])
+    members.write(path, overwrite=True)
+    assert main([*args, "--members", str(path), "-o", str(tmp_path / "l.ecsv")]) == 2
+    assert f"member catalogue {path} has no sky position columns" in capsys.readouterr().err

@@ -7,6 +7,7 @@ from astropy.coordinates import SkyCoord
 from astropy.table import Table
 
 from ggsltools.exceptions import InputError
+from ggsltools.imaging.cutouts import IncompleteCutoutWarning
 from ggsltools.interfaces import Classifier, LensModel
 
 
@@ -71,13 +72,18 @@ def test_classify_cuts_batches_and_tabulates(images):
     sky = wcs.pixel_to_world([20, 100, 199, 150], [30, 100, 100, 60])
     catalogue = Table({"id": [1, 2, 3, 4], "ra": sky.ra.deg, "dec": sky.dec.deg})
     clf = _MeanClassifier()
-    out = clf.classify(images, catalogue, batch_size=3)
-    assert clf.batches == [3, 1]
+    with pytest.warns(IncompleteCutoutWarning, match="1 of 4 objects not classified"):
+        out = clf.classify(images, catalogue, batch_size=2)
+    assert clf.batches == [2, 1]  # the complete cutouts only
     assert list(out["id"]) == [1, 2, 3, 4]
     assert list(out["complete"]) == [True, True, False, True]
     # brighter (higher pixel values) positions get higher probabilities
     assert out["probability"][1] > out["probability"][0]
-    assert np.all((out["probability"] > 0) & (out["probability"] < 1))
+    p = np.asarray(out["probability"])
+    assert np.isnan(p[2]) and np.all((p[[0, 1, 3]] > 0) & (p[[0, 1, 3]] < 1))
+    off = wcs.pixel_to_world([-50, 400], [100, 100])
+    with pytest.raises(InputError, match=r"none of its 2 objects .*\(2 lie off"):
+        clf.classify(images, Table({"ra": off.ra.deg, "dec": off.dec.deg}))
     with pytest.raises(InputError, match="batch_size=0"):
         clf.classify(images, catalogue, batch_size=0)
     with pytest.raises(InputError, match=r"cutouts have shape \(2, 16, 16, 3\)"):

@@ -60,15 +60,15 @@ def _classifier(models, provider, threshold, threads):
 
 
 def _classify_chunk(models, options, images, image_options, positions, batch_size):
-    """A task: probabilities of each model, completeness, and the provider used."""
+    """A task: probabilities of each model, complete and empty cutouts, and the provider."""
     threads = options["threads"]
     if threads is None:
         threads = task_threads(local_tasks=options["local_tasks"])
     classifier = _classifier(models, options["provider"], options["threshold"], threads)
-    per_model, complete = classifier._predict_catalogue(
+    per_model, complete, empty = classifier._predict_catalogue(
         cached_images(images, options=image_options), positions, batch_size=batch_size
     )
-    return per_model, complete, classifier.provider
+    return per_model, complete, empty, classifier.provider
 
 
 def _field(field, index):
@@ -138,14 +138,21 @@ def classify_fields(
         `~ggsltools.plugins.onnx_classifier.OnnxClassifier.classify` returns for
         its images and catalogue. ``meta['provider']`` is the provider every
         task of the field ran on, else ``'cpu'``
-        (`~ggsltools.classifiers.runtime.common_provider`).
+        (`~ggsltools.classifiers.runtime.common_provider`). Objects whose cutout
+        is not complete have NaN probabilities and are not selected.
+
+    Warns
+    -----
+    `~ggsltools.imaging.cutouts.IncompleteCutoutWarning`
+        For each field with objects not classified (the message counts them).
 
     Raises
     ------
     InputError
         Before any task runs, if a model is invalid, a field lacks a band of
         the models or its catalogue has no positions; from a task, if an image
-        cannot be read.
+        cannot be read; after the tasks, if a field's catalogue has objects but
+        none with a complete cutout (the message names the field).
     """
     from astropy.table import QTable
 
@@ -203,14 +210,24 @@ def classify_fields(
             parts[owner].append(result)
     n_models = len(models)
     tables = []
-    for field, results in zip(fields, parts):
+    for field, name, results in zip(fields, names, parts):
         if results:
             per_model = np.concatenate([r[0] for r in results], axis=1)
             complete = np.concatenate([r[1] for r in results])
-            ran_on = common_provider(r[2] for r in results)
+            empty = np.concatenate([r[2] for r in results])
+            ran_on = common_provider(r[3] for r in results)
         else:
             per_model = np.empty((n_models, 0), dtype=float)
-            complete = np.empty(0, dtype=bool)
+            complete = empty = np.empty(0, dtype=bool)
             ran_on = None
-        tables.append(classifier._table(field["catalogue"], per_model, complete, provider=ran_on))
+        tables.append(
+            classifier._table(
+                field["catalogue"],
+                per_model,
+                complete,
+                empty,
+                provider=ran_on,
+                name=f"{name} catalogue",
+            )
+        )
     return tables

@@ -72,7 +72,12 @@ def read_members(path):
 def members_for(args, model):
     """The member catalogue given, or else the model's own galaxy-scale potentials."""
     if args.members is not None:
-        return read_members(args.members)
+        from ..lensing.critical import _member_xy
+
+        members = read_members(args.members)
+        # positions checked here, where the file is known
+        _member_xy(members, model.center, name=f"member catalogue {args.members}")
+        return members
     if hasattr(model, "members"):
         members = model.members()
         log.info("using the %d member potentials of the model as members", len(members))

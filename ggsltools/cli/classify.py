@@ -224,6 +224,8 @@ def _image_paths(items):
 def _run_classify(args):
     from pathlib import Path
 
+    import numpy as np
+
     from ..catalog import read_catalogue
     from ..classifiers.fields import classify_fields
     from ..staging import staged_files
@@ -250,6 +252,9 @@ def _run_classify(args):
         table.write(tmp / out.name, format="ascii.ecsv")
     n_sel = int(table["selected"].sum())
     print(f"{n_sel} of {len(table)} objects with probability >= {table.meta['threshold']:g}")
+    n_out = int(np.count_nonzero(np.isnan(np.asarray(table["probability"], dtype=float))))
+    if n_out:
+        print(f"{n_out} of {len(table)} objects not classified: their cutouts are not complete")
     report_written([out])
     return 0
 

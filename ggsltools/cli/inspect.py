@@ -62,11 +62,9 @@ def _add_inspect(subparsers):
     parser.add_argument(
         "--inspector", help="with --skip-scored: count only this inspector's scores"
     )
+    parser.add_argument("--size", type=float, default=10.0, help="cutout side in arcsec (10)")
     parser.add_argument(
-        "--size", type=arcsec, default=arcsec(10.0), help="cutout side in arcsec (10)"
-    )
-    parser.add_argument(
-        "--zoom-size", type=arcsec, default=arcsec(20.0), help="zoom field side in arcsec (20)"
+        "--zoom-size", type=float, default=20.0, help="zoom field side in arcsec (20)"
     )
     parser.add_argument(
         "--rgb-bands", nargs=3, metavar="BAND", help="the RGB picture's bands, bluest first"
@@ -83,6 +81,9 @@ def _run_inspect(args):
     from ..imaging.io import read_images
     from ..inspection import read_redshift_catalogue, scored_ids, select_objects, write_site
 
+    for option, value in (("--size", args.size), ("--zoom-size", args.zoom_size)):
+        if not 0 < value < float("inf"):
+            raise InputError(f"{option} must be a positive number of arcsec, got {value:g}")
     catalogue = read_catalogue(args.catalogue, what="catalogue")
     exclude = None
     if args.skip_scored:
@@ -117,8 +118,8 @@ def _run_inspect(args):
         redshifts=redshifts,
         z_cluster=z_cluster,
         dz=args.dz,
-        size=args.size,
-        zoom_size=args.zoom_size,
+        size=arcsec(args.size),
+        zoom_size=arcsec(args.zoom_size),
         rgb_bands=args.rgb_bands,
         title=args.title,
         workers=args.workers,

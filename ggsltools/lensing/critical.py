@@ -30,7 +30,7 @@ from astropy.coordinates import SkyCoord
 from astropy.table import QTable, vstack
 from scipy.ndimage import map_coordinates
 
-from ..catalog import read_catalogue, sky_positions
+from ..catalog import check_finite, read_catalogue, sky_positions
 from ..exceptions import InputError
 from ..staging import staged_paths
 from ..units import to_arcsec
@@ -711,26 +711,28 @@ class _LatticeHessian:
         return tiles[:, top : top + size, left : left + size]
 
 
-def _member_xy(members, center):
+def _member_xy(members, center, *, name="the member catalogue"):
     """Lens-model frame positions (arcsec) of a member catalogue.
 
     Sky positions (see `~ggsltools.catalog.sky_positions`) are used when the
-    catalogue has them, otherwise ``x``/``y`` columns in the model's frame.
+    catalogue has them, otherwise ``x``/``y`` columns in the model's frame; a
+    missing or non-finite value in either is an error naming ``name``, the row
+    and the column.
     """
+    coords = sky_positions(members, name=name, required=False)
+    if coords is not None:
+        icrs = coords.icrs
+        return _radec_to_model(icrs.ra.deg, icrs.dec.deg, center)
     names = members.colnames
-    try:
-        icrs = sky_positions(members, name="the member catalogue").icrs
-    except InputError:
-        if "x" in names and "y" in names:
-            return (
-                u.Quantity(members["x"], u.arcsec).value,
-                u.Quantity(members["y"], u.arcsec).value,
-            )
-        raise InputError(
-            "the member catalogue has no sky position columns (coord, ra/dec) and no "
-            f"x/y columns: {', '.join(names)}"
-        ) from None
-    return _radec_to_model(icrs.ra.deg, icrs.dec.deg, center)
+    if "x" in names and "y" in names:
+        check_finite(members, ("x", "y"), name=name)
+        return (
+            u.Quantity(members["x"], u.arcsec).value,
+            u.Quantity(members["y"], u.arcsec).value,
+        )
+    raise InputError(
+        f"{name} has no sky position columns (coord, ra/dec) and no x/y columns: {', '.join(names)}"
+    )
 
 
 def critical_lines_windowed(

@@ -234,10 +234,11 @@ def _run_classify(context):
     candidates.meta.update(tables[0].meta)
     candidates.meta["architecture"] = classify["architecture"]
     candidates.write(context.folder / CANDIDATES_FILE, format="ascii.ecsv", overwrite=True)
-    threshold = classify["threshold"]
+    probability = np.asarray(candidates["probability"], dtype=float)
     summary = {
         "objects": len(candidates),
-        "selected": int(np.sum(np.asarray(candidates["probability"]) >= threshold)),
+        "not_classified": int(np.count_nonzero(np.isnan(probability))),
+        "selected": int(np.count_nonzero(np.asarray(candidates["selected"]))),
         "provider": str(candidates.meta["provider"]),
     }
     return StageOutcome([CANDIDATES_FILE], summary)

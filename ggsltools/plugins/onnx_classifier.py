@@ -16,7 +16,7 @@ from ..classifiers.calibration import apply_temperature
 from ..classifiers.metadata import read_metadata
 from ..classifiers.runtime import common_provider, make_session
 from ..exceptions import InputError
-from ..imaging.cutouts import extract_cutouts
+from ..imaging.cutouts import classifiable, extract_cutouts
 from ..interfaces import Classifier
 from ..preprocessing import preprocess
 
@@ -43,16 +43,17 @@ def probability_bins(probability):
     Parameters
     ----------
     probability : array-like
-        Probabilities in [0, 1].
+        Probabilities in [0, 1], NaN for objects not classified.
 
     Returns
     -------
     bins : `~numpy.ndarray`
         str array: ``"high"`` for Pr > 0.5, ``"intermediate"`` for
-        0.2 <= Pr <= 0.5, ``"low"`` for Pr < 0.2.
+        0.2 <= Pr <= 0.5, ``"low"`` for Pr < 0.2, ``"none"`` for NaN.
     """
     p = np.asarray(probability, dtype=float)
-    return np.where(p > 0.5, "high", np.where(p >= 0.2, "intermediate", "low"))
+    bins = np.where(p > 0.5, "high", np.where(p >= 0.2, "intermediate", "low"))
+    return np.where(np.isnan(p), "none", bins)
 
 
 def _load_model(path):
@@ -285,25 +286,36 @@ class OnnxClassifier(Classifier):
             per model for an ensemble, ``complete`` (cutout entirely on valid
             pixels), ``bin`` (see `probability_bins`) and ``selected``
             (probability >= `threshold`); ``meta`` holds ``models``,
-            ``provider`` and ``threshold``.
+            ``provider`` and ``threshold``. Objects whose cutout is not
+            complete are not classified: their probabilities are NaN, their
+            ``bin`` is ``"none"`` and they are not selected (see
+            `~ggsltools.imaging.cutouts.classifiable`).
+
+        Warns
+        -----
+        `~ggsltools.imaging.cutouts.IncompleteCutoutWarning`
+            If some objects were not classified (the message counts them).
 
         Raises
         ------
         InputError
             If a band of the models is missing from ``images`` (the message
-            lists both) or the catalogue has no positions.
+            lists both), the catalogue has no positions, or none of its objects
+            has a complete cutout.
         """
-        per_model, complete = self._predict_catalogue(
+        per_model, complete, empty = self._predict_catalogue(
             images, catalogue, batch_size=batch_size, progress=progress
         )
-        return self._table(catalogue, per_model, complete)
+        return self._table(catalogue, per_model, complete, empty)
 
     def _predict_catalogue(self, images, catalogue, *, batch_size=256, progress=False):
-        """Probabilities of every model and completeness of each cutout of a catalogue.
+        """Probabilities of every model, and which cutouts are complete and empty.
 
-        The cutouts are cut in chunks of `_cut_chunk` objects and run in batches
-        of ``batch_size`` from the start of each chunk: a catalogue split on
-        multiples of `_cut_chunk` gives the same batches, hence the same numbers.
+        The cutouts are cut in chunks of `_cut_chunk` objects; the complete ones
+        of each chunk run in batches of ``batch_size`` from its start (a
+        catalogue split on multiples of `_cut_chunk` gives the same batches,
+        hence the same numbers). Objects with an incomplete cutout are not run:
+        their probabilities are NaN.
         """
         if batch_size < 1:
             raise InputError(f"batch_size={batch_size} must be a positive integer")
@@ -313,8 +325,9 @@ class OnnxClassifier(Classifier):
                 f"the images have bands {sorted(images)}; the model needs {list(self.bands)}"
             )
         n = len(catalogue)
-        per_model = np.empty((len(self._sessions), n), dtype=float)
+        per_model = np.full((len(self._sessions), n), np.nan)
         complete = np.empty(n, dtype=bool)
+        empty = np.empty(n, dtype=bool)
         chunk = _cut_chunk(batch_size)
         starts = range(0, n, chunk)
         if progress:
@@ -325,15 +338,21 @@ class OnnxClassifier(Classifier):
             stack = extract_cutouts(
                 images, catalogue[start : start + chunk], size=self.cutout_size, bands=self.bands
             )
-            per_model[:, start : start + len(stack.data)] = self.predict_models(
-                stack.data, bands=stack.meta["bands"], batch_size=batch_size
-            )
-            complete[start : start + len(stack.data)] = stack.meta["complete"]
-        return per_model, complete
+            ok = stack.meta["complete"]
+            rows = start + np.flatnonzero(ok)
+            if len(rows):
+                per_model[:, rows] = self.predict_models(
+                    stack.data[ok], bands=stack.meta["bands"], batch_size=batch_size
+                )
+            complete[start : start + len(ok)] = ok
+            empty[start : start + len(ok)] = stack.meta["empty"]
+        return per_model, complete, empty
 
-    def _table(self, catalogue, per_model, complete, *, provider=None):
+    def _table(self, catalogue, per_model, complete, empty, *, provider=None, name="catalogue"):
         """The output table of `classify` (``provider`` where the models ran, if elsewhere)."""
         provider = provider or self._provider
+        classified = classifiable(complete, empty, name=name)
+        per_model = np.where(classified, per_model, np.nan)
         out = QTable(catalogue, copy=True)
         mean = per_model.mean(axis=0)
         out["probability"] = mean
@@ -343,7 +362,7 @@ class OnnxClassifier(Classifier):
                 out[f"probability_{k}"] = p
         out["complete"] = complete
         out["bin"] = probability_bins(mean)
-        out["selected"] = mean >= self._threshold
+        out["selected"] = classified & (np.nan_to_num(mean, nan=-1.0) >= self._threshold)
         out.meta["models"] = list(self._paths)
         out.meta["provider"] = provider
         out.meta["threshold"] = self._threshold

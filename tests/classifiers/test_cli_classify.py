@@ -7,6 +7,7 @@ from astropy.table import QTable, Table
 from astropy.wcs import WCS
 
 from ggsltools.cli import main
+from ggsltools.imaging.cutouts import IncompleteCutoutWarning
 from ggsltools.imaging.io import write_image
 
 from .onnx_models import BANDS, band_weighted_model, reference_probability, write_model
@@ -115,3 +116,29 @@ def test_a_truncated_image_is_named(inputs, tmp_path, capsys):
         assert main(args) == 2
     assert f"cannot read image {cut} (truncated or corrupt?)" in capsys.readouterr().err
     assert not (tmp_path / "t.ecsv").exists()
+
+
+def test_objects_off_the_images(inputs, tmp_path, capsys):
+    paths, catalogue, model = inputs
+    members = QTable.read(catalogue)
+    off = QTable(members, copy=True)
+    off["dec"] += 1.0  # a degree north of the images
+    off_path = tmp_path / "off.ecsv"
+    off.write(off_path)
+    args = ["classify", "--model", str(model), "--images", *paths, "--threshold", "0"]
+    assert main([*args, "--catalogue", str(off_path), "-o", str(tmp_path / "o.ecsv")]) == 2
+    err = capsys.readouterr().err
+    assert f"{off_path} catalogue: none of its 3 objects" in err and "(3 lie off" in err
+    assert not (tmp_path / "o.ecsv").exists()
+    # one object off the images: not classified, not selected, counted
+    mixed_path = tmp_path / "mixed.ecsv"
+    QTable([*members[:2], off[2]], names=members.colnames).write(mixed_path)
+    out = tmp_path / "m.ecsv"
+    with pytest.warns(IncompleteCutoutWarning, match="1 of 3 objects not classified"):
+        assert main([*args, "--catalogue", str(mixed_path), "-o", str(out)]) == 0
+    table = QTable.read(out)
+    assert list(table["selected"]) == [True, True, False]
+    assert np.isnan(table["probability"][2]) and table["bin"][2] == "none"
+    out = capsys.readouterr().out
+    assert "2 of 3 objects with probability >= 0" in out
+    assert "1 of 3 objects not classified" in out

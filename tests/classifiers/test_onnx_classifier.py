@@ -8,6 +8,7 @@ from astropy.wcs import WCS
 
 from ggsltools.classifiers.runtime import ProviderWarning, make_session
 from ggsltools.exceptions import InputError
+from ggsltools.imaging.cutouts import IncompleteCutoutWarning
 from ggsltools.plugins.onnx_classifier import OnnxClassifier, probability_bins
 from ggsltools.testing import check_classifier
 
@@ -122,8 +123,8 @@ def test_unknown_provider(model_path):
 
 
 def test_bins_follow_the_paper():
-    bins = probability_bins([0.0, 0.19, 0.2, 0.5, 0.51, 1.0])
-    assert list(bins) == ["low", "low", "intermediate", "intermediate", "high", "high"]
+    bins = probability_bins([0.0, 0.19, 0.2, 0.5, 0.51, 1.0, np.nan])
+    assert list(bins) == ["low", "low", "intermediate", "intermediate", "high", "high", "none"]
 
 
 def _images(shape=(120, 120)):
@@ -140,12 +141,14 @@ def test_classify_table(tmp_path):
     a = write_model(tmp_path / "a.onnx", band_weighted_model())
     b = write_model(tmp_path / "b.onnx", band_weighted_model(weights=(0.01, 0.0, 0.01)))
     images, wcs = _images()
-    sky = wcs.pixel_to_world([30, 60, 90, 119], [30, 60, 90, 119])
-    catalogue = Table({"id": ["a", "b", "c", "edge"], "ra": sky.ra.deg, "dec": sky.dec.deg})
+    sky = wcs.pixel_to_world([30, 60, 90, 119, 600], [30, 60, 90, 119, 600])
+    ids = ["a", "b", "c", "edge", "off"]
+    catalogue = Table({"id": ids, "ra": sky.ra.deg, "dec": sky.dec.deg})
     # images given in another order than the model's: cut in the model's order
     shuffled = {b: images[b] for b in reversed(BANDS)}
     clf = OnnxClassifier([a, b], threshold=0.4)
-    table = clf.classify(shuffled, catalogue, batch_size=3)
+    with pytest.warns(IncompleteCutoutWarning, match="2 of 5 objects not classified.*1 of them"):
+        table = clf.classify(shuffled, catalogue, batch_size=3)
     for col in (
         "id",
         "probability",
@@ -157,7 +160,11 @@ def test_classify_table(tmp_path):
         "selected",
     ):
         assert col in table.colnames
-    assert list(table["complete"]) == [True, True, True, False]
+    assert list(table["complete"]) == [True, True, True, False, False]
+    # objects whose cutout is not complete are not classified
+    for name in ("probability", "probability_std", "probability_0", "probability_1"):
+        assert np.all(np.isfinite(table[name][:3])) and np.all(np.isnan(table[name][3:])), name
+    assert list(table["bin"][3:]) == ["none", "none"]
     np.testing.assert_array_equal(table["selected"], table["probability"] >= 0.4)
     np.testing.assert_array_equal(table["bin"], probability_bins(table["probability"]))
     assert table.meta["provider"] == "cpu" and table.meta["threshold"] == 0.4
@@ -165,8 +172,21 @@ def test_classify_table(tmp_path):
     # the probabilities are those of cutouts cut around the positions
     from ggsltools.imaging.cutouts import extract_cutouts
 
-    stack = extract_cutouts(images, catalogue, size=16, bands=BANDS)
-    np.testing.assert_allclose(table["probability_0"], reference_probability(stack.data), atol=1e-6)
+    stack = extract_cutouts(images, catalogue[:3], size=16, bands=BANDS)
+    expected = reference_probability(stack.data)
+    np.testing.assert_allclose(table["probability_0"][:3], expected, atol=1e-6)
+    # every object is selected at threshold 0, except those not classified
+    with pytest.warns(IncompleteCutoutWarning):
+        table = OnnxClassifier(a, threshold=0.0).classify(images, catalogue)
+    assert list(table["selected"]) == [True, True, True, False, False]
+
+
+def test_classify_refuses_a_catalogue_off_the_images(model_path):
+    images, wcs = _images()
+    sky = wcs.pixel_to_world([-300, 600], [50, 50])
+    catalogue = Table({"ra": sky.ra.deg, "dec": sky.dec.deg})
+    with pytest.raises(InputError, match=r"catalogue: none of its 2 objects .*\(2 lie off"):
+        OnnxClassifier(model_path).classify(images, catalogue)
 
 
 def test_classify_needs_the_model_bands(model_path):

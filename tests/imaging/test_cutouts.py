@@ -37,6 +37,7 @@ def test_edges_masks_and_nans_are_zeroed_and_flagged(images):
         images, _catalogue(images, [2, 100, 150, 100], [100, 100, 150, 5000]), size=9
     )
     assert list(out.meta["complete"]) == [False, False, False, False]
+    assert list(out.meta["empty"]) == [False, False, False, True]
     band = out.meta["bands"].index("F606W")
     assert out.data[1, 4, 4, band] == 0 and out.mask[1, 4, 4, band]
     assert out.data[2, 4, 4, band] == 0 and out.mask[2, 4, 4, band]

@@ -220,3 +220,19 @@ def test_inspect_command(mock_field, tmp_path, capsys):
     status = main(args + ["--overwrite", "--redshifts", str(catalogue), "--inspector", "Ada"])
     assert status == 2
     assert "--inspector goes with --skip-scored" in capsys.readouterr().err
+
+
+def test_inspect_command_sizes(mock_field, tmp_path, capsys):
+    field, paths = mock_field
+    images = [f"{band}={paths[band]}" for band in field.images]
+    args = ["inspect", "--images", *images, "--catalogue", str(paths["members"]), "--n", "2"]
+    status = main([*args, "--size", "6", "--zoom-size", "12", "--out", str(tmp_path / "s")])
+    assert status == 0, capsys.readouterr().err
+    site = site_data(tmp_path / "s" / "index.html")
+    assert site["size_pixels"] == 100  # 6 arcsec at 0.06 arcsec
+    assert site["zoom_pixels"] == 200
+    status = main([*args, "--zoom-size", "0", "--out", str(tmp_path / "z")])
+    assert status == 2
+    assert "--zoom-size must be a positive number of arcsec, got 0" in capsys.readouterr().err
+    assert main([*args, "--size", "nan", "--out", str(tmp_path / "z")]) == 2
+    assert "--size must be a positive number of arcsec, got nan" in capsys.readouterr().err

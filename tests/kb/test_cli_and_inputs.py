@@ -169,3 +169,50 @@ def test_weight_maps_are_paths_relative_to_the_configuration(mock_clusters, monk
     monkeypatch.chdir(root / "A")  # paths do not depend on the working directory
     with pytest.raises(InputError, match=r"image_options.weight.F435W: .*nope.fits does not exist"):
         load_config(bad)
+
+
+def test_member_values_are_checked_not_dropped(mock_clusters, tmp_path, capsys):
+    from ggsltools.kb.build import read_members
+
+    root = mock_clusters
+    members = QTable.read(root / "A" / "mock_members.ecsv")
+    config = write_config(root, [cluster_toml("A", "A")], name="values.toml")
+    (cluster,) = load_config(config).data["clusters"]
+    kept, n_read = read_members(cluster)
+    assert n_read == len(members) and len(kept) == len(members)
+
+    def read(table, name):
+        path = tmp_path / name
+        table.write(path)
+        return read_members(dict(cluster, members=dict(cluster["members"], path=str(path))))
+
+    ids = list(members["id"])
+    bad = members.copy()
+    bad["z"][3] = np.nan  # was dropped by the velocity selection, unreported
+    with pytest.raises(
+        InputError, match=rf"nan_z.ecsv: row 4 \(id {ids[3]}\) has nan in column 'z'"
+    ):
+        read(bad, "nan_z.ecsv")
+    bad = members.copy()
+    bad["mag_F814W"][5] = np.nan  # was stored in the knowledge base as member_F814W
+    with pytest.raises(InputError, match=r"row 6 .* has nan in column 'mag_F814W'"):
+        read(bad, "nan_mag.ecsv")
+    bad = members.copy()
+    bad["dec"][0] = np.inf
+    with pytest.raises(InputError, match=r"inf_dec.ecsv: row 1 .* has inf in column 'dec'"):
+        read(bad, "inf_dec.ecsv")
+    bad = members.copy()
+    bad["id"][4] = bad["id"][1]
+    with pytest.raises(
+        InputError, match=rf"1 id\(s\) of column 'id' are repeated: {ids[1]} in rows 2, 5"
+    ):
+        read(bad, "dup.ecsv")
+    # through the command: an error (exit 2) that names the file, no knowledge base
+    bad = members.copy()
+    bad["z"][3] = np.nan
+    bad.write(root / "A" / "members_nan_z.ecsv")
+    text = cluster_toml("A", "A", members="A/members_nan_z.ecsv")
+    config = write_config(root, [text], name="nan_z.toml")
+    assert main(["build-kb", str(config), "-o", str(tmp_path / "kb.h5")]) == 2
+    assert "members_nan_z.ecsv: row 4" in capsys.readouterr().err
+    assert not (tmp_path / "kb.h5").exists()

@@ -432,3 +432,36 @@ def test_many_long_member_ids_are_kept_whole(toy, tmp_path):
     back = read_lines(path)
     assert list(back["member"]) == list(lines["member"])
     assert list(back["other_members"]) == list(lines["other_members"])
+
+
+def test_member_positions_are_checked_not_replaced():
+    from astropy.coordinates import SkyCoord
+
+    from ggsltools.lensing.critical import _member_xy
+
+    center = SkyCoord(150.0, 2.0, unit="deg")
+    members = Table(
+        {
+            "id": [7, 8, 9],
+            "ra": [150.0, np.nan, 150.001],
+            "dec": [2.0, 2.001, 2.0],
+            "x": [0.0, 1.0, 2.0],
+            "y": [0.0, 1.0, 2.0],
+        }
+    )
+    # a bad sky position is an error, never a fall-back on the x/y columns
+    with pytest.raises(InputError, match=r"m.ecsv: row 2 \(id 8\) has nan in column 'ra'"):
+        _member_xy(members, center, name="m.ecsv")
+    members["ra"][1] = 150.0
+    x, y = _member_xy(members, center)
+    # from ra/dec, not from the x/y columns
+    assert_allclose(x, [0, 0, -3.6 * np.cos(np.radians(2.0))], atol=1e-4)
+    assert_allclose(y, [0, 3.6, 0], atol=1e-3)
+    # without sky columns, the x/y columns, checked the same way
+    members.remove_columns(["ra", "dec"])
+    assert_allclose(_member_xy(members, center)[0], [0.0, 1.0, 2.0])
+    members["y"][2] = np.inf
+    with pytest.raises(InputError, match=r"row 3 \(id 9\) has inf in column 'y'"):
+        _member_xy(members, center)
+    with pytest.raises(InputError, match=r"no sky position columns .*and no x/y columns: id$"):
+        _member_xy(members[["id"]], center)

@@ -23,8 +23,12 @@ pytest.importorskip("tensorflow")
 pytest.importorskip("onnxruntime")
 
 # two epochs on a few dozen cutouts: the network may call everything a lens,
-# which leaves some metrics undefined (warned about)
-pytestmark = pytest.mark.filterwarnings("ignore::ggsltools.evaluation.EvaluationWarning")
+# which leaves some metrics undefined (warned about); members at the images' edge
+# are not classified (warned about)
+pytestmark = [
+    pytest.mark.filterwarnings("ignore::ggsltools.evaluation.EvaluationWarning"),
+    pytest.mark.filterwarnings("ignore::ggsltools.imaging.cutouts.IncompleteCutoutWarning"),
+]
 
 TINY = {
     "clusters": 1,
@@ -61,6 +65,12 @@ def test_every_stage_runs_and_writes_its_manifest(tiny_run):
     assert kb["ggsl"] == 2 * (kb["cutouts"] - kb["ggsl"])  # twice as many lenses
     candidates = QTable.read(folder / "run" / "classify" / "candidates.ecsv")
     assert {"cluster", "probability", "bin", "selected"} <= set(candidates.colnames)
+    # members whose cutout is not complete are not classified, and counted
+    classify = next(entry["summary"] for entry in report if entry["stage"] == "classify")
+    unclassified = np.isnan(np.asarray(candidates["probability"], dtype=float))
+    assert np.array_equal(unclassified, ~np.asarray(candidates["complete"]))
+    assert classify["not_classified"] == np.count_nonzero(unclassified)
+    assert classify["selected"] == np.count_nonzero(candidates["selected"])
     assert (folder / "run" / "report" / "report.html").is_file()
     assert (folder / "run" / "evaluate" / "roc.png").is_file()
     lines = demo_summary(report)
