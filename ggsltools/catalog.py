@@ -10,7 +10,7 @@ from astropy.table import QTable
 
 from .exceptions import InputError
 
-__all__ = ["check_finite", "map_columns", "read_catalogue", "sky_positions"]
+__all__ = ["check_finite", "check_ids", "map_columns", "read_catalogue", "sky_positions"]
 
 #: Column-name pairs recognised as right ascension and declination, in order.
 _RA_DEC_NAMES = (
@@ -132,6 +132,42 @@ def map_columns(table, mapping, *, path, what="catalogue"):
             f"its columns are {', '.join(table.colnames)}"
         )
     return QTable({name: table[column] for name, column in mapping.items()})
+
+
+def check_ids(table, column, *, name="catalogue"):
+    """Check that every row of a table has an id, and no two the same.
+
+    Parameters
+    ----------
+    table : `~astropy.table.Table` or `~astropy.table.QTable`
+        The table.
+    column : str
+        The id column.
+    name : str, optional
+        How to call the table in error messages (a file name, say).
+
+    Raises
+    ------
+    InputError
+        If a row has no (a masked) id, or ids are repeated; the message names the
+        table, the column and the rows.
+    """
+    data = table[column]
+    if hasattr(data, "mask") and np.any(np.ma.getmaskarray(data)):
+        row = int(np.flatnonzero(np.ma.getmaskarray(data))[0])
+        raise InputError(f"{name}: row {row + 1} has no id (column {column!r})")
+    ids = np.asarray(data).astype(str)
+    values, first, counts = np.unique(ids, return_index=True, return_counts=True)
+    if np.any(counts > 1):
+        repeated = values[counts > 1]
+        shown = repeated[np.argsort(first[counts > 1])][:5]
+        rows = {v: np.flatnonzero(ids == v) + 1 for v in shown}
+        listed = "; ".join(f"{v!s} in rows {', '.join(map(str, r))}" for v, r in rows.items())
+        more = f" and {len(repeated) - len(shown)} more" if len(repeated) > len(shown) else ""
+        raise InputError(
+            f"{name}: {len(repeated)} id(s) of column {column!r} are repeated: "
+            f"{listed}{more}; each row needs its own id"
+        )
 
 
 def _row(table, k, id_column="id"):

@@ -720,13 +720,18 @@ def _column_problem(column, *, position=None):
     return None
 
 
-def _catalogue_columns(section, columns, where, errors, *, numeric=(), positions=()):
+def _catalogue_columns(
+    section, columns, where, errors, *, numeric=(), positions=(), finite=(), ids=None
+):
     """Check the columns a section maps: that they exist, and the numbers' values.
 
     ``numeric`` and ``positions`` name the keys of ``columns`` whose columns must
-    hold numbers, and finite angles (right ascension, declination).
+    hold numbers, and finite angles (right ascension, declination); ``finite``
+    those whose every row must hold a finite number, and ``ids`` the key of a
+    column of unique ids (the checks the knowledge-base build makes of a member
+    catalogue).
     """
-    from .catalog import read_catalogue
+    from .catalog import check_finite, check_ids, read_catalogue
 
     path = section["path"]
     if path is None or not path.exists():
@@ -749,6 +754,16 @@ def _catalogue_columns(section, columns, where, errors, *, numeric=(), positions
             problem = _column_problem(table[column], position=position)
             if problem:
                 errors.append(f"{where}.{key}: column {column!r} of {path} {problem}")
+            elif key in finite:
+                try:
+                    check_finite(table, [column], name=str(path), id_column=columns.get(ids))
+                except InputError as exc:
+                    errors.append(f"{where}.{key}: {exc}")
+    if ids is not None and columns.get(ids) in table.colnames:
+        try:
+            check_ids(table, columns[ids], name=str(path))
+        except InputError as exc:
+            errors.append(f"{where}.{ids}: {exc}")
 
 
 def _option_paths(value, where, folder, errors):
@@ -809,6 +824,9 @@ def _check_clusters(data, folder, errors):
                 errors,
                 numeric=[k for k in columns if k == "columns.z" or k.startswith("photometry.")],
                 positions=("columns.ra", "columns.dec"),
+                # the knowledge-base build needs a finite value in every row
+                finite=[k for k in columns if k == "columns.z" or k.startswith("photometry.")],
+                ids="columns.id",
             )
         inspection = cluster["inspection"]
         if cluster["negatives"] == "inspection" and inspection is None:

@@ -42,7 +42,7 @@ from astropy.constants import c as speed_of_light
 from astropy.nddata import NoOverlapError, PartialOverlapError, overlap_slices
 from astropy.table import QTable
 
-from ..catalog import check_finite, map_columns, read_catalogue
+from ..catalog import check_finite, check_ids, map_columns, read_catalogue
 from ..config import Config, config_id, load_config
 from ..exceptions import InputError
 from ..parallel import TaskRunner, cached_images
@@ -217,7 +217,7 @@ def read_members(cluster):
     mapping = {k: v for k, v in section["columns"].items() if v is not None}
     mapping.update({f"member_{band}": col for band, col in section["photometry"].items()})
     members = map_columns(table, mapping, path=path, what="member catalogue")
-    _check_ids(table, mapping["id"], name=name)
+    check_ids(table, mapping["id"], name=name)
     numeric = [mapping[k] for k in mapping if k != "id"]
     check_finite(table, numeric, name=name, id_column=mapping["id"])
     members["id"] = np.asarray(members["id"]).astype(str)
@@ -230,26 +230,6 @@ def read_members(cluster):
         keep = np.isfinite(z) & (np.abs(v) <= section["max_velocity"] * u.km / u.s)
         members = members[keep]
     return members, n_read
-
-
-def _check_ids(table, column, *, name):
-    """Every row of a member catalogue has an id, and no two the same."""
-    data = table[column]
-    if hasattr(data, "mask") and np.any(np.ma.getmaskarray(data)):
-        row = int(np.flatnonzero(np.ma.getmaskarray(data))[0])
-        raise InputError(f"{name}: row {row + 1} has no id (column {column!r})")
-    ids = np.asarray(data).astype(str)
-    values, first, counts = np.unique(ids, return_index=True, return_counts=True)
-    if np.any(counts > 1):
-        repeated = values[counts > 1]
-        shown = repeated[np.argsort(first[counts > 1])][:5]
-        rows = {v: np.flatnonzero(ids == v) + 1 for v in shown}
-        listed = "; ".join(f"{v!s} in rows {', '.join(map(str, r))}" for v, r in rows.items())
-        more = f" and {len(repeated) - len(shown)} more" if len(repeated) > len(shown) else ""
-        raise InputError(
-            f"{name}: {len(repeated)} id(s) of column {column!r} are repeated: "
-            f"{listed}{more}; each member needs its own id"
-        )
 
 
 def _negative_ids(cluster, members):

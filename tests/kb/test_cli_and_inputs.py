@@ -67,7 +67,7 @@ def test_catalogue_values_are_checked_before_any_work(mock_clusters):
     members["mag_F814W"][2] = "faint"
     members["z"] = members["z"].astype(str)  # numbers written as text
     members["dec"][4] = np.nan * u.deg
-    members["mag_F606W"][1] = np.nan  # a missing magnitude is allowed
+    members["mag_F606W"][1] = np.nan  # the knowledge base needs every magnitude
     bad = root / "A" / "bad_members.ecsv"
     members.write(bad, overwrite=True)
     config = write_config(
@@ -76,17 +76,23 @@ def test_catalogue_values_are_checked_before_any_work(mock_clusters):
     with pytest.raises(InputError) as info:
         load_config(config)
     message = str(info.value)
-    assert "3 problem(s)" in message
+    assert "4 problem(s)" in message
     for part in (
         f"photometry.F814W: column 'mag_F814W' of {bad} holds 'faint' in row 3, not a number",
         f"columns.z: column 'z' of {bad} holds text, not numbers",
         f"columns.dec: column 'dec' of {bad} holds nan in row 5: sky positions must be finite",
+        f"photometry.F606W: {bad}: row 2 (id {members['id'][1]}) has nan in column 'mag_F606W'",
     ):
         assert part in message, part
     members = QTable.read(root / "A" / "mock_members.ecsv")
     members["dec"][0] = 95.0 * u.deg
     members.write(bad, overwrite=True)
     with pytest.raises(InputError, match=r"holds 95.0 in row 1, not a declination"):
+        load_config(config)
+    members = QTable.read(root / "A" / "mock_members.ecsv")
+    members["id"][3] = members["id"][0]
+    members.write(bad, overwrite=True)
+    with pytest.raises(InputError, match=r"columns.id: .*1 id\(s\) of column 'id' are repeated"):
         load_config(config)
 
 
