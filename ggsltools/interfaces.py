@@ -72,7 +72,10 @@ class LensModel(abc.ABC):
     `deflection_arcsec` and `hessian_arcsec`. `ggsltools.lensing.maps` uses them
     when they exist; a class attribute ``grid_methods_take_points = True`` says
     that they are accurate at arbitrary positions too (critical-line vertices,
-    caustics).
+    caustics). Such a model may also give ``component_centres()``, the x, y
+    arrays (arcsec) of the centres of its compact components: critical lines
+    on a grid are then traced from the tiles the lines cross only
+    (`ggsltools.lensing.tiles`).
 
     A model whose mass lies at several redshifts (potentials at different lens
     redshifts, each deflecting in proportion to its own D_LS/D_S) sets

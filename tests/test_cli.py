@@ -6,6 +6,7 @@ from pathlib import Path
 import astropy.units as u
 import numpy as np
 import pytest
+from numpy.testing import assert_allclose
 
 from ggsltools import __version__
 from ggsltools.cli import main
@@ -137,6 +138,15 @@ def test_critical_lines_and_regions(tmp_path, capsys):
     secondary = lines[(lines["classification"] == "secondary") & (lines["kind"] == "tangential")]
     assert len(secondary) >= 5 and np.all(secondary["theta_e"] > 0.2 * u.arcsec)
     assert len(Regions.read(reg, format="ds9")) >= len(closed)
+    # every pixel of the field grid evaluated: the same lines
+    full = tmp_path / "full.ecsv"
+    with pytest.warns(ModelFormatWarning, match="vdsplot"):
+        assert main([*args, "-o", str(full), "--full-grid"]) == 0
+    full = read_lines(full)
+    assert 0 < lines.meta["field_evaluated_fraction"] < 1
+    assert "field_evaluated_fraction" not in full.meta
+    assert list(full["kind"]) == list(lines["kind"])
+    assert_allclose(full["theta_e"], lines["theta_e"], rtol=1e-5)
 
 
 # LensTool's example file has a keyword LensTool itself ignores

@@ -133,6 +133,12 @@ def _add_critical_lines(subparsers):
         default=0.03,
         help="pixel of the grids around members, arcsec (default 0.03)",
     )
+    parser.add_argument(
+        "--full-grid",
+        action="store_true",
+        help="evaluate the model on every pixel of the grid, not only in the tiles "
+        "critical lines cross (the same lines, slower)",
+    )
     parser.add_argument("-o", "--output", required=True, help="output ECSV table")
     parser.add_argument("--regions", help="also write the lines and caustics as DS9 regions")
     parser.add_argument("--overwrite", action="store_true", help="replace existing files")
@@ -152,6 +158,7 @@ def _run_critical_lines(args):
         pixel_scale=arcsec(args.pixel_scale),
         members=members_for(args, model),
         member_pixel_scale=arcsec(args.member_pixel_scale),
+        adaptive=not args.full_grid,
         progress=True,
     )
     # the table and the regions appear together, or neither does
@@ -192,6 +199,12 @@ def _add_cross_section(subparsers):
     parser.add_argument(
         "--pixel-scale", type=float, default=0.03, help="pixel of the search grids, arcsec"
     )
+    parser.add_argument(
+        "--full-grid",
+        action="store_true",
+        help="evaluate the model on every pixel of the grid, not only in the tiles "
+        "critical lines cross (the same lines, slower)",
+    )
     parser.add_argument("-o", "--output", required=True, help="output ECSV table")
     parser.add_argument("--plot", help="also save a figure of the cross-section")
     parser.add_argument("--overwrite", action="store_true", help="replace existing files")
@@ -226,6 +239,7 @@ def _run_cross_section(args):
         members=members,
         grid=grid,
         pixel_scale=arcsec(args.pixel_scale),
+        adaptive=not args.full_grid,
         progress=True,
     )
     # the table and the figure appear together, or neither does

@@ -45,6 +45,7 @@ from .maps import (
     pixel_to_model,
     tangent_plane_grid,
 )
+from .tiles import TILE, TiledEigenvalues
 
 __all__ = [
     "KINDS",
@@ -194,12 +195,23 @@ def _encloses_negative(field, vertices):
     return bool(np.nansum(outward) > 0)
 
 
-def _refine_vertices(model, wcs, field, px, py, kind, z_source, steps):
-    """Newton steps moving vertices onto the exact zero of the eigenvalue."""
+def _refine_vertices(model, wcs, pieces, px, py, kind, z_source, steps):
+    """Newton steps moving vertices onto the exact zero of the eigenvalue.
+
+    ``pieces`` lists ``(field, (col0, row0), n)``: the next ``n`` vertices were
+    traced on ``field``, whose first pixel is (col0, row0) on the grid; the
+    gradients come from it.
+    """
     for _ in range(steps):
         x, y = pixel_to_model(model, wcs, px, py)
         value = _eigenvalue(_points_method(model, "hessian")(x, y, z_source=z_source), kind)
-        gx, gy = _gradient(field, px, py)
+        gx = np.empty_like(px)
+        gy = np.empty_like(py)
+        start = 0
+        for field, (col0, row0), n in pieces:
+            sl = slice(start, start + n)
+            gx[sl], gy[sl] = _gradient(field, px[sl] - col0, py[sl] - row0)
+            start += n
         norm2 = gx * gx + gy * gy
         with np.errstate(divide="ignore", invalid="ignore"):
             step = -value / norm2
@@ -217,6 +229,78 @@ def _grid_pixel_scale(wcs):
     """Mean pixel side of a celestial WCS, in arcsec."""
     scales = wcs.proj_plane_pixel_scales()
     return float(np.mean([s.to_value(u.arcsec) for s in scales]))
+
+
+def _traceable(field):
+    """A field for tracing (NaN where not finite) and one for gradients (finite)."""
+    if np.isfinite(field.sum()):
+        return field, field
+    finite = np.isfinite(field)
+    return (
+        np.where(finite, field, np.nan),
+        np.nan_to_num(field, nan=0.0, posinf=1e3, neginf=-1e3),
+    )
+
+
+def _contours(field, finite_field, *, accept=None):
+    """Zero contours of an eigenvalue field, less the holes of critical regions.
+
+    Returns the list of ``(vertices, closed)`` (pixels of the field) and the
+    number of holes dropped; with ``accept`` (a function of the vertices), only
+    the contours it accepts.
+    """
+    kept = []
+    n_holes = 0
+    for vertices, closed in _trace_zero(field):
+        if len(vertices) < 3 and closed:
+            continue
+        if accept is not None and not accept(vertices):
+            continue
+        if closed and not _encloses_negative(finite_field, vertices):
+            n_holes += 1
+            continue
+        kept.append((vertices, closed))
+    return kept, n_holes
+
+
+def _line_records(model, wcs, kind, pieces, *, z_source, refine):
+    """Line records of traced contours, refined and mapped to their caustics.
+
+    ``pieces`` lists ``(finite_field, (col0, row0), contours)``: contours
+    (``(vertices, closed)`` in the field's pixels) traced on a field whose first
+    pixel is (col0, row0) on the grid. All the vertices are refined and
+    ray-traced together; the records come in the order of the contours.
+    """
+    contours = [
+        (vertices + (col0, row0), closed)
+        for _, (col0, row0), traced in pieces
+        for vertices, closed in traced
+    ]
+    if not contours:
+        return []
+    sizes = [len(v) for v, _ in contours]
+    px = np.concatenate([v[:, 0] for v, _ in contours])
+    py = np.concatenate([v[:, 1] for v, _ in contours])
+    if refine:
+        fields = [
+            (field, origin, sum(len(v) for v, _ in traced)) for field, origin, traced in pieces
+        ]
+        px, py = _refine_vertices(model, wcs, fields, px, py, kind, z_source, refine)
+    x, y = pixel_to_model(model, wcs, px, py)
+    alpha = _points_method(model, "deflection")(x, y, z_source=z_source)
+    bx = x - alpha[0]
+    by = y - alpha[1]
+    bounds = np.cumsum(sizes)[:-1]
+    return [
+        _measure(kind, closed, lx, ly, cx_, cy_)
+        for (_, closed), lx, ly, cx_, cy_ in zip(
+            contours,
+            np.split(x, bounds),
+            np.split(y, bounds),
+            np.split(bx, bounds),
+            np.split(by, bounds),
+        )
+    ]
 
 
 def _lines_from_hessian(
@@ -242,25 +326,15 @@ def _lines_from_hessian(
     gamma = psi_xx - psi_yy
     gamma *= 0.5
     np.hypot(gamma, psi_xy, out=gamma)
-    # A sum is finite only if every term is (the values are far below overflow).
-    singular = not np.isfinite(one_minus_kappa.sum() + gamma.sum())
-    if singular:
-        finite = np.isfinite(one_minus_kappa) & np.isfinite(gamma)
     for kind in kinds:
         field = one_minus_kappa - gamma if kind == "tangential" else one_minus_kappa + gamma
         # Singular pixels are masked (NaN) for tracing; samples for gradients must
         # stay finite next to them.
-        finite_field = field
-        if singular:
-            finite_field = np.nan_to_num(field, nan=0.0, posinf=1e3, neginf=-1e3)
-            field = np.where(finite, field, np.nan)
+        field, finite_field = _traceable(field)
+        traced, holes = _contours(field, finite_field)
+        n_holes += holes
         kept = []
-        for vertices, closed in _trace_zero(field):
-            if len(vertices) < 3 and closed:
-                continue
-            if closed and not _encloses_negative(finite_field, vertices):
-                n_holes += 1
-                continue
+        for vertices, closed in traced:
             if margin is not None:
                 inside = (
                     closed
@@ -277,29 +351,46 @@ def _lines_from_hessian(
                     records.append(seen[signature])
                     continue
             kept.append((vertices, closed))
-        if not kept:
-            continue
-        sizes = [len(v) for v, _ in kept]
-        px = np.concatenate([v[:, 0] for v, _ in kept])
-        py = np.concatenate([v[:, 1] for v, _ in kept])
-        if refine:
-            px, py = _refine_vertices(model, wcs, finite_field, px, py, kind, z_source, refine)
-        x, y = pixel_to_model(model, wcs, px, py)
-        alpha = _points_method(model, "deflection")(x, y, z_source=z_source)
-        bx = x - alpha[0]
-        by = y - alpha[1]
-        bounds = np.cumsum(sizes)[:-1]
-        for (vertices, closed), lx, ly, cx_, cy_ in zip(
-            kept,
-            np.split(x, bounds),
-            np.split(y, bounds),
-            np.split(bx, bounds),
-            np.split(by, bounds),
-        ):
-            records.append(_measure(kind, closed, lx, ly, cx_, cy_))
-            if seen is not None:
-                seen[_contour_signature(kind, vertices, origin)] = records[-1]
+        measured = _line_records(
+            model, wcs, kind, [(finite_field, (0, 0), kept)], z_source=z_source, refine=refine
+        )
+        records.extend(measured)
+        if seen is not None:
+            for (vertices, _), record in zip(kept, measured):
+                seen[_contour_signature(kind, vertices, origin)] = record
     return records, n_holes
+
+
+def _lines_from_tiles(tiles, *, z_source, kinds, refine):
+    """Measure the critical lines of a grid evaluated by tiles (`TiledEigenvalues`).
+
+    Returns the line records, the number of holes dropped and the fraction of
+    the grid's pixels evaluated.
+    """
+    boxes, fraction = tiles.boxes(z_source, kinds)
+    t = tiles.tile
+    records = []
+    n_holes = 0
+    for kind in kinds:
+        pieces = []
+        for row0, col0, fields, labels, label in boxes:
+
+            def in_box(vertices, row0=row0, col0=col0, labels=labels, label=label):
+                # a contour belongs to the box of the tiles it crosses
+                i = ((vertices[:, 1] + row0) // t).astype(int)
+                j = ((vertices[:, 0] + col0) // t).astype(int)
+                i = np.clip(i, 0, labels.shape[0] - 1)
+                j = np.clip(j, 0, labels.shape[1] - 1)
+                return bool(np.any(labels[i, j] == label))
+
+            field, finite_field = _traceable(fields[kind])
+            traced, holes = _contours(field, finite_field, accept=in_box)
+            n_holes += holes
+            pieces.append((finite_field, (col0, row0), traced))
+        records.extend(
+            _line_records(tiles.model, tiles.wcs, kind, pieces, z_source=z_source, refine=refine)
+        )
+    return records, n_holes, fraction
 
 
 def _contour_signature(kind, vertices, origin):
@@ -422,7 +513,15 @@ def _method(refine):
 
 
 def critical_lines(
-    model, grid, *, z_source, kinds=tuple(KINDS), refine=2, members=None, progress=False
+    model,
+    grid,
+    *,
+    z_source,
+    kinds=tuple(KINDS),
+    refine=2,
+    members=None,
+    adaptive=True,
+    progress=False,
 ):
     """Critical lines and caustics of a lens model on a grid.
 
@@ -445,6 +544,13 @@ def critical_lines(
     members : `~astropy.table.Table`, optional
         Cluster members (see `assign_members`); when given, lines are assigned
         to the members they enclose before being classified.
+    adaptive : bool, optional
+        For a model that gives its component centres and evaluates any
+        positions (the ``lenstool-par`` and ``analytic`` plugins), evaluate the
+        second derivatives only in the tiles of the grid that lines cross
+        (`~ggsltools.lensing.tiles.TiledEigenvalues`): the same lines, through
+        the same pixel values, several times faster. False evaluates every
+        pixel.
     progress : bool, optional
         Show a progress bar while the model is evaluated on the grid.
 
@@ -460,7 +566,8 @@ def critical_lines(
         (float arrays in arcsec, lens-model frame; see `vertices_to_sky`), and
         ``member``, ``other_members``, ``n_members``. Open lines have NaN
         measurements. ``meta`` records the source and lens redshifts, the frame
-        centre, the grid, the pixel scale, the method and ``n_holes``.
+        centre, the grid, the pixel scale, the method and ``n_holes``; with
+        tiles, their side ``tile`` and the ``evaluated_fraction`` of the pixels.
 
     Raises
     ------
@@ -472,26 +579,68 @@ def critical_lines(
     refine = _check_refine(refine)
     model.distance_ratio(z_source)
     (lines,) = _grid_tables(
-        model, grid, [float(z_source)], kinds=kinds, refine=refine, progress=progress
+        model,
+        grid,
+        [float(z_source)],
+        kinds=kinds,
+        refine=refine,
+        adaptive=adaptive,
+        progress=progress,
     )
     if members is not None:
         return assign_members(lines, members)
     return classify_lines(lines)
 
 
-def _grid_tables(model, grid, z_sources, *, kinds, refine, progress=False):
+def _grid_tables(model, grid, z_sources, *, kinds, refine, adaptive=True, progress=False):
     """Unclassified line tables of a full grid, one per source redshift.
 
-    For a `~ggsltools.interfaces.LensModel.single_plane` model the Hessian is
-    evaluated once, at the first redshift, and rescaled by the distance ratio
-    for the others; otherwise it is evaluated at each redshift.
+    A model whose grid methods take any positions and that gives its component
+    centres (see `~ggsltools.interfaces.LensModel`) is evaluated by tiles where
+    lines pass (`~ggsltools.lensing.tiles.TiledEigenvalues`), unless
+    ``adaptive`` is false. Otherwise the Hessian of every pixel is evaluated;
+    for a `~ggsltools.interfaces.LensModel.single_plane` model once, at the
+    first redshift, and rescaled by the distance ratio for the others, and at
+    each redshift otherwise.
     """
     wcs, shape = parse_grid(grid)
+    centres = getattr(model, "component_centres", None)
+    tiled = (
+        adaptive
+        and centres is not None
+        and getattr(model, "grid_methods_take_points", False)
+        and min(shape) > 2 * TILE
+    )
+    meta = {
+        "search": "grid",
+        "grid_shape": list(shape),
+        "pixel_scale_arcsec": _grid_pixel_scale(wcs),
+        "method": _method(refine),
+    }
+    tables = []
+    if tiled:
+        tiles = TiledEigenvalues(model, wcs, shape, centres=centres())
+        z_iter = z_sources
+        if progress and len(z_sources) > 1:
+            from tqdm.auto import tqdm
+
+            z_iter = tqdm(z_sources, desc="source redshifts", unit="z", leave=False)
+        for z in z_iter:
+            records, n_holes, fraction = _lines_from_tiles(
+                tiles, z_source=z, kinds=kinds, refine=refine
+            )
+            extra = {
+                "z_source": z,
+                "n_holes": n_holes,
+                "tile": TILE,
+                "evaluated_fraction": fraction,
+            }
+            tables.append(_lines_table(records, model, {**meta, **extra}))
+        return tables
     x, y = _grid_xy(model, wcs, shape)
     single = _single_plane(model)
     hessian0 = _hessian_at(model, x, y, z_sources[0], progress=progress)
     ratio0 = model.distance_ratio(z_sources[0])
-    tables = []
     for z in z_sources:
         if z == z_sources[0]:
             hessian = hessian0
@@ -502,20 +651,7 @@ def _grid_tables(model, grid, z_sources, *, kinds, refine, progress=False):
         records, n_holes = _lines_from_hessian(
             model, wcs, hessian, z_source=z, kinds=kinds, refine=refine
         )
-        tables.append(
-            _lines_table(
-                records,
-                model,
-                {
-                    "z_source": z,
-                    "search": "grid",
-                    "grid_shape": list(shape),
-                    "pixel_scale_arcsec": _grid_pixel_scale(wcs),
-                    "method": _method(refine),
-                    "n_holes": n_holes,
-                },
-            )
-        )
+        tables.append(_lines_table(records, model, {**meta, "z_source": z, "n_holes": n_holes}))
     return tables
 
 
@@ -899,6 +1035,7 @@ def critical_lines_field(
     member_pixel_scale=0.03 * u.arcsec,
     kinds=tuple(KINDS),
     refine=2,
+    adaptive=True,
     progress=False,
 ):
     """All the critical lines of a cluster field: coarse grid plus member windows.
@@ -934,6 +1071,9 @@ def critical_lines_field(
         ``"tangential"`` and/or ``"radial"``.
     refine : int, optional
         Newton steps onto the exact zero (see `critical_lines`).
+    adaptive : bool, optional
+        Evaluate the coarse grid only in the tiles lines cross, where the model
+        allows it (see `critical_lines`).
     progress : bool, optional
         Show progress bars for the field grid and over the member windows.
 
@@ -942,7 +1082,8 @@ def critical_lines_field(
     lines : `~astropy.table.QTable`
         As `critical_lines`, with ``meta['search'] = 'field and windows'`` when
         members were given, and the coarse grid in ``meta['field_shape']`` and
-        ``meta['field_pixel_scale_arcsec']``.
+        ``meta['field_pixel_scale_arcsec']`` (and, evaluated by tiles,
+        ``meta['field_evaluated_fraction']``).
 
     Raises
     ------
@@ -958,12 +1099,15 @@ def critical_lines_field(
         kinds=kinds,
         refine=refine,
         members=members,
+        adaptive=adaptive,
         progress=progress,
     )
     field_meta = {
         "field_shape": coarse.meta["grid_shape"],
         "field_pixel_scale_arcsec": coarse.meta["pixel_scale_arcsec"],
     }
+    if "evaluated_fraction" in coarse.meta:
+        field_meta["field_evaluated_fraction"] = coarse.meta["evaluated_fraction"]
     if members is None:
         coarse.meta.update(field_meta)
         return coarse

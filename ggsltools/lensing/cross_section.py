@@ -73,6 +73,7 @@ def cross_section(
     theta_min=0 * u.arcsec,
     theta_max=np.inf * u.arcsec,
     refine=2,
+    adaptive=True,
     progress=False,
 ):
     """GGSL cross-section and probability of a cluster as a function of source redshift.
@@ -120,6 +121,10 @@ def cross_section(
         3.5").
     refine : int, optional
         Newton steps onto the exact zero of the eigenvalue.
+    adaptive : bool, optional
+        In a grid search, evaluate only the tiles of the grid that lines cross
+        where the model allows it (see
+        `~ggsltools.lensing.critical.critical_lines`).
     progress : bool, optional
         Show a progress bar over the member windows (or while the grid is
         evaluated).
@@ -143,7 +148,15 @@ def cross_section(
     refine = _check_refine(refine)
     kinds = ("tangential",)
     if grid is not None:
-        tables = _grid_tables(model, grid, z_sources, kinds=kinds, refine=refine, progress=progress)
+        tables = _grid_tables(
+            model,
+            grid,
+            z_sources,
+            kinds=kinds,
+            refine=refine,
+            adaptive=adaptive,
+            progress=progress,
+        )
         tables = [
             classify_lines(t) if members is None else assign_members(t, members) for t in tables
         ]

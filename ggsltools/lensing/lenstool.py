@@ -1043,8 +1043,9 @@ _TILE_NODES = 64
 #: Lattice nodes added on each side of an interpolated block, so that the spline's
 #: boundary conditions do not reach the positions interpolated.
 _PAD_NODES = 8
-#: Sets of fewer positions than this may start from a coarser lattice.
-_SPARSE_POSITIONS = 32768
+#: The cost of one cell of `NearFarSum` (its lattice block, spline filter and
+#: calls), in potential-position pairs of the exact sum.
+_CELL_COST = 100_000
 #: Ratio of the spacings of two successive lattices.
 _LEVEL_RATIO = 4
 
@@ -1065,9 +1066,9 @@ class NearFarSum:
     from a lattice `_LEVEL_RATIO` times coarser, with a near radius
     ``_LEVEL_RATIO^0.9`` times larger, and so on for ``levels`` lattices; the
     coarsest sums every potential. Cells with few positions (the vertices of a
-    line) start from a coarser lattice, and a set of fewer than
-    32768 positions spread over so many cells that they would sum
-    more potentials exactly than the model has is summed exactly instead. The
+    line) start from a coarser lattice, and a set of positions spread so
+    thinly over its cells that one exact sum over all of them costs less is
+    summed exactly instead. The
     interpolation runs in a compiled kernel when numba is installed
     (``ggsltools.lensing._fast``). Lattices are anchored on the frame
     origin and cached by tiles (for unit weights when all the weights are equal,
@@ -1257,22 +1258,23 @@ class NearFarSum:
         del cell_key
         starts = np.flatnonzero(np.diff(sorted_keys, prepend=sorted_keys[0] - 1))
         del sorted_keys
-        bounds = zip(starts, np.append(starts[1:], order.size))
-        sparse = flat_x.size < _SPARSE_POSITIONS
+        # Positions spread thinly over many cells (the vertices of lines, a
+        # coarse lattice) would cost more, one small cell at a time, than one
+        # exact pass over all of them.
+        exact = flat_x.size * len(self.params) <= _CELL_COST * starts.size
+        bounds = zip(starts, np.append(starts[1:], order.size)) if not exact else ()
         cells = []
         for start, stop in bounds:
             index = order[start:stop]
             xs, ys = flat_x[index], flat_y[index]
-            level = self._level(xs.size) if sparse else 0
+            level = self._level(xs.size)
             near = self._near(xs.min(), xs.max(), ys.min(), ys.max(), self.radii[level])
             cells.append((index, level, near))
-        # A few positions spread over many cells (the vertices of many lines)
-        # would sum more potentials, one small array at a time, than one exact
-        # pass over all of them.
-        if sparse and sum(near.size for _, _, near in cells) >= len(self.params):
+        split_cost = sum(near.size * index.size for index, _, near in cells)
+        if exact or flat_x.size * len(self.params) <= split_cost + _CELL_COST * len(cells):
             out[...] = _sum_params(kind, self.params, x, y, weights, self.chunk)
             cells = []
-        if progress:
+        if progress and cells:
             from tqdm.auto import tqdm
 
             cells = tqdm(cells, desc="lens model", unit="cell", leave=False)

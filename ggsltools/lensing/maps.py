@@ -326,27 +326,62 @@ _WCS_NODE_STEP = 16
 
 
 def _grid_xy(model, wcs, shape):
-    """Model-frame positions of all the pixel centres of a grid.
+    """Model-frame positions of all the pixel centres of a grid (see `_PixelFrame`)."""
+    return _PixelFrame(model, wcs, shape).all()
+
+
+class _PixelFrame:
+    """Model-frame positions of the pixel centres of a grid: all of them, or some.
 
     A WCS without distortions is evaluated at nodes every `_WCS_NODE_STEP`
     pixels (and on the last row and column), and the positions in between are
     interpolated with cubic splines along rows, then columns: the projection
     varies on the scale of a radian, so the interpolation error is below 1e-9
-    arcsec, for a fraction of the cost of the WCS at every pixel.
+    arcsec, for a fraction of the cost of the WCS at every pixel. `at` evaluates
+    the same splines at chosen pixels, up to ``extend`` pixels beyond the last
+    row and column (extrapolated).
     """
-    ny, nx = shape
-    if wcs.has_distortion or min(shape) <= 4 * _WCS_NODE_STEP:
-        py, px = np.indices(shape, dtype=float)
-        return pixel_to_model(model, wcs, px, py)
-    rows = np.unique(np.append(np.arange(0, ny, _WCS_NODE_STEP), ny - 1)).astype(float)
-    cols = np.unique(np.append(np.arange(0, nx, _WCS_NODE_STEP), nx - 1)).astype(float)
-    node_x, node_y = pixel_to_model(model, wcs, *np.meshgrid(cols, rows))
-    all_rows = np.arange(ny, dtype=float)
-    all_cols = np.arange(nx, dtype=float)
-    return tuple(
-        CubicSpline(rows, CubicSpline(cols, nodes, axis=1)(all_cols), axis=0)(all_rows)
-        for nodes in (node_x, node_y)
-    )
+
+    def __init__(self, model, wcs, shape, *, extend=0):
+        self.model = model
+        self.wcs = wcs
+        self.shape = ny, nx = tuple(int(n) for n in shape)
+        self.exact = wcs.has_distortion or min(self.shape) <= 4 * _WCS_NODE_STEP
+        if self.exact:
+            return
+        rows = np.unique(np.append(np.arange(0, ny, _WCS_NODE_STEP), ny - 1)).astype(float)
+        cols = np.unique(np.append(np.arange(0, nx, _WCS_NODE_STEP), nx - 1)).astype(float)
+        node_x, node_y = pixel_to_model(model, wcs, *np.meshgrid(cols, rows))
+        all_cols = np.arange(nx + int(extend), dtype=float)
+        self._splines = [
+            CubicSpline(rows, CubicSpline(cols, nodes, axis=1)(all_cols), axis=0)
+            for nodes in (node_x, node_y)
+        ]
+
+    def all(self):
+        """Positions x, y (arcsec) of every pixel, arrays of the grid's shape."""
+        ny, nx = self.shape
+        if self.exact:
+            py, px = np.indices(self.shape, dtype=float)
+            return pixel_to_model(self.model, self.wcs, px, py)
+        all_rows = np.arange(ny, dtype=float)
+        return tuple(spline(all_rows)[:, :nx] for spline in self._splines)
+
+    def at(self, py, px):
+        """Positions x, y (arcsec) of pixels given by integer row and column arrays."""
+        if self.exact:
+            return pixel_to_model(self.model, self.wcs, px, py)
+        breaks = self._splines[0].x
+        k = np.clip(np.searchsorted(breaks, py, side="right") - 1, 0, breaks.size - 2)
+        t = py - breaks[k]
+        out = []
+        for spline in self._splines:
+            c = spline.c
+            value = c[0, k, px]
+            for m in range(1, c.shape[0]):
+                value = value * t + c[m, k, px]
+            out.append(value)
+        return tuple(out)
 
 
 def _check_z_source(model, z_source):

@@ -56,6 +56,19 @@ class _PotentialSumModel(LensModel):
         """The potentials summed (`~astropy.table.QTable`, LensTool's columns)."""
         return self._potentials
 
+    def component_centres(self):
+        """Centres of the potentials, where the lensing field varies fastest.
+
+        Returns
+        -------
+        x, y : `~numpy.ndarray`
+            Model-frame positions in arcsec.
+        """
+        return (
+            np.asarray(self._potentials["x"].to_value(u.arcsec), dtype=float),
+            np.asarray(self._potentials["y"].to_value(u.arcsec), dtype=float),
+        )
+
     def deflection_arcsec(self, x, y, *, z_source):
         """Deflection in arcsec, every potential summed exactly; shape ``(2,) + x.shape``."""
         return sum_deflection(
