@@ -1205,8 +1205,8 @@ class NearFarSum:
         The finest lattice whose block around the cell has at most twice as many
         nodes as the cell has positions: a few positions (the vertices of a line)
         sum more potentials exactly rather than build fine lattice tiles for
-        themselves alone. Large sets (grids) always use the finest lattice, whose
-        tiles they share between their cells.
+        themselves alone. The cells of a fine grid are full enough for the finest
+        lattice, whose tiles they share.
         """
         for level, h in enumerate(self.spacings):
             if (self.cell / h + 2 * _PAD_NODES) ** 2 <= 2 * n_points:
