@@ -45,7 +45,7 @@ from .maps import (
     pixel_to_model,
     tangent_plane_grid,
 )
-from .tiles import TILE, TiledEigenvalues
+from .tiles import TILE, TiledEigenvalues, _eigenvalues
 
 __all__ = [
     "KINDS",
@@ -103,10 +103,7 @@ def _check_refine(refine):
 
 def _eigenvalue(hessian, kind):
     """lambda_t or lambda_r from psi_xx, psi_xy, psi_yy."""
-    psi_xx, psi_xy, psi_yy = hessian
-    kappa = 0.5 * (psi_xx + psi_yy)
-    gamma = np.hypot(0.5 * (psi_xx - psi_yy), psi_xy)
-    return 1.0 - kappa - gamma if kind == "tangential" else 1.0 - kappa + gamma
+    return _eigenvalues(hessian)[kind]
 
 
 def _sample(field, px, py):
