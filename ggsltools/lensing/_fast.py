@@ -5,9 +5,11 @@ for small sums, where starting threads costs more than the sum) add dPIE
 deflections; `isothermal_sum_hessian` (and its serial twin) the second
 derivatives of dPIE, PIEMD, SIE and SIS potentials; `bspline3_at` evaluates
 cubic B-splines (the interpolation of
-`ggsltools.lensing.lenstool.NearFarSum`). All are None without numba; callers then
-use the numpy functions of `ggsltools.lensing.profiles` and
-`scipy.ndimage.map_coordinates`, which compute the same values.
+`ggsltools.lensing.lenstool.NearFarSum`); `trace_zero_tiles` traces the zero
+contours of a field held by tiles (`ggsltools.lensing.contours`). All are None
+without numba; callers then use the numpy functions of
+`ggsltools.lensing.profiles`, `scipy.ndimage.map_coordinates` and `contourpy`,
+which compute the same values and contours.
 """
 
 import math
@@ -20,6 +22,7 @@ __all__ = [
     "isothermal_sum_hessian",
     "isothermal_sum_hessian_serial",
     "bspline3_at",
+    "trace_zero_tiles",
 ]
 
 try:
@@ -251,6 +254,261 @@ def _bspline3(coefficients, rows, cols, out):
             out[k, j] = acc
 
 
+# ------------------------------------------------------------- zero contours
+#
+# Marching squares on a field held by tiles (`ggsltools.lensing.contours`):
+# ``index`` (nty, ntx) gives the slot of every tile in ``values``
+# (n, tr + 1, tc + 1), or -1 for a tile not held. A cell (r, c) of the grid has
+# the corners (r, c), (r, c + 1), (r + 1, c + 1), (r + 1, c), numbered 0 to 3,
+# and the sides 0 (south, row r), 1 (east, column c + 1), 2 (north, row r + 1)
+# and 3 (west, column c); side s runs from corner s to corner s + 1.
+
+
+def _pixel(index, values, tr, tc, row, col):
+    """The value of a pixel from the first held tile of those that share it."""
+    nty, ntx = index.shape
+    i = min(row // tr, nty - 1)
+    j = min(col // tc, ntx - 1)
+    # a pixel on the edge of a tile is also on the edge of the tiles before it
+    for di in range(2 if i >= 1 and row == i * tr else 1):
+        for dj in range(2 if j >= 1 and col == j * tc else 1):
+            slot = index[i - di, j - dj]
+            if slot >= 0:
+                return values[slot, row - (i - di) * tr, col - (j - dj) * tc]
+    return math.nan
+
+
+def _share_edges(index, values, tiles, tr, tc):
+    """Give every copy of a pixel on the edge of a tile the value of one copy.
+
+    Tiles evaluated apart can hold values of one pixel that differ in the
+    last bits; a contour must see one value, or the cells on either side of
+    an edge could disagree on whether it is crossed.
+    """
+    shared = values.copy()
+    for slot in range(values.shape[0]):
+        row0 = tiles[slot, 0] * tr
+        col0 = tiles[slot, 1] * tc
+        for a in range(tr + 1):
+            for b in range(tc + 1):
+                if a == 0 or b == 0 or a == tr or b == tc:
+                    shared[slot, a, b] = _pixel(index, values, tr, tc, row0 + a, col0 + b)
+    return shared
+
+
+def _cell_corners(index, values, ny, nx, tr, tc, r, c, z):
+    """Fill z with the corners of cell (r, c); False if the cell is not traceable."""
+    if r < 0 or c < 0 or r >= ny - 1 or c >= nx - 1:
+        return False
+    i = r // tr
+    j = c // tc
+    slot = index[i, j]
+    if slot < 0:
+        return False
+    a = r - i * tr
+    b = c - j * tc
+    z[0] = values[slot, a, b]
+    z[1] = values[slot, a, b + 1]
+    z[2] = values[slot, a + 1, b + 1]
+    z[3] = values[slot, a + 1, b]
+    return (
+        math.isfinite(z[0]) and math.isfinite(z[1]) and math.isfinite(z[2]) and math.isfinite(z[3])
+    )
+
+
+def _mark(index, visited, tr, tc, horizontal, row, col):
+    """Mark an edge (and its copy in the neighbouring tile) as traced.
+
+    ``visited`` (n, 2, tr + 1, tc + 1): horizontal edges from pixel (row, col)
+    to (row, col + 1), vertical ones from (row, col) to (row + 1, col).
+    """
+    nty, ntx = index.shape
+    i = row // tr
+    j = col // tc
+    h = 0 if horizontal else 1
+    if i < nty and j < ntx and index[i, j] >= 0:
+        visited[index[i, j], h, row - i * tr, col - j * tc] = True
+    if horizontal and row % tr == 0 and i >= 1 and index[i - 1, j] >= 0:
+        visited[index[i - 1, j], h, tr, col - j * tc] = True
+    if not horizontal and col % tc == 0 and j >= 1 and index[i, j - 1] >= 0:
+        visited[index[i, j - 1], h, row - i * tr, tc] = True
+
+
+def _side_edge(r, c, side):
+    """The edge of a side of cell (r, c): horizontal, row, column."""
+    if side == 0:
+        return True, r, c
+    if side == 1:
+        return False, r, c + 1
+    if side == 2:
+        return True, r + 1, c
+    return False, r, c
+
+
+def _is_marked(index, visited, tr, tc, r, c, side):
+    """Whether a side of a held cell (r, c) has been traced (its copy in the cell's tile)."""
+    i = r // tr
+    j = c // tc
+    horizontal, row, col = _side_edge(r, c, side)
+    return visited[index[i, j], 0 if horizontal else 1, row - i * tr, col - j * tc]
+
+
+def _crossing(z, r, c, side, xs, ys, n):
+    """Write the zero of a side of a cell (corner values z) as vertex n."""
+    z0 = z[side]
+    z1 = z[(side + 1) % 4]
+    f = z0 / (z0 - z1)
+    if side == 0:
+        xs[n], ys[n] = c + f, r
+    elif side == 1:
+        xs[n], ys[n] = c + 1.0, r + f
+    elif side == 2:
+        xs[n], ys[n] = c + 1.0 - f, r + 1.0
+    else:
+        xs[n], ys[n] = c, r + 1.0 - f
+
+
+def _exit_side(z, entry):
+    """The side a contour entering a cell by ``entry`` leaves it by (-1: none).
+
+    A saddle (four crossed sides) joins the corners of the sign of the cell's
+    mean value, as contourpy does.
+    """
+    crossed = 0
+    for s in range(4):
+        if (z[s] > 0.0) != (z[(s + 1) % 4] > 0.0):
+            crossed += 1
+    if crossed == 2:
+        for s in range(4):
+            if s != entry and (z[s] > 0.0) != (z[(s + 1) % 4] > 0.0):
+                return s
+        return -1
+    if crossed == 4:
+        middle = 0.25 * (z[0] + z[1] + z[2] + z[3]) > 0.0
+        if (z[0] > 0.0) == middle:
+            # corners 1 and 3 cut off: sides 0-1 and 2-3 are joined
+            return (1, 0, 3, 2)[entry]
+        return (3, 2, 1, 0)[entry]
+    return -1
+
+
+def _follow(index, values, ny, nx, tr, tc, visited, r, c, entry, z, xs, ys, n):
+    """Trace a contour from its first vertex n, written on side ``entry`` of cell (r, c).
+
+    Returns the number of vertices written and whether the contour closed.
+    """
+    start = _side_edge(r, c, entry)
+    count = 1
+    while True:
+        _cell_corners(index, values, ny, nx, tr, tc, r, c, z)
+        side = _exit_side(z, entry)
+        if side < 0:
+            return count, False
+        edge = _side_edge(r, c, side)
+        if edge[0] == start[0] and edge[1] == start[1] and edge[2] == start[2]:
+            return count, True
+        _crossing(z, r, c, side, xs, ys, n + count)
+        _mark(index, visited, tr, tc, edge[0], edge[1], edge[2])
+        count += 1
+        if side == 0:
+            r, entry = r - 1, 2
+        elif side == 1:
+            c, entry = c + 1, 3
+        elif side == 2:
+            r, entry = r + 1, 0
+        else:
+            c, entry = c - 1, 1
+        if not _cell_corners(index, values, ny, nx, tr, tc, r, c, z):
+            return count, False
+
+
+def _trace_zero_tiles(index, values, ny, nx, tr, tc):
+    """Zero contours of a field held by tiles, traced with the positive side on their left.
+
+    Returns the vertices (x the column, y the row), the first vertex of every
+    contour followed by the total, and whether each is closed.
+    """
+    nty, ntx = index.shape
+    n_slots = values.shape[0]
+    tiles = np.full((n_slots, 2), -1, dtype=np.int64)
+    for i in range(nty):
+        for j in range(ntx):
+            if index[i, j] >= 0:
+                tiles[index[i, j], 0] = i
+                tiles[index[i, j], 1] = j
+    if n_slots > 1:
+        values = _share_edges(index, values, tiles, tr, tc)
+    z = np.empty(4)
+    other = np.empty(4)
+    # every crossed side of every cell, an upper bound on the vertices
+    capacity = 1
+    for slot in range(n_slots):
+        for a in range(tr + 1):
+            for b in range(tc + 1):
+                v = values[slot, a, b]
+                if b < tc and (v > 0.0) != (values[slot, a, b + 1] > 0.0):
+                    capacity += 1
+                if a < tr and (v > 0.0) != (values[slot, a + 1, b] > 0.0):
+                    capacity += 1
+    xs = np.empty(capacity)
+    ys = np.empty(capacity)
+    starts = np.empty(capacity + 1, dtype=np.int64)
+    closed = np.empty(capacity, dtype=np.bool_)
+    visited = np.zeros((n_slots, 2, tr + 1, tc + 1), dtype=np.bool_)
+    n = 0
+    n_lines = 0
+    # contours that enter from the edge of the grid or of the held, finite
+    # cells first, so that open ones are traced whole; then closed ones
+    for boundary in (True, False):
+        for slot in range(n_slots):
+            for a in range(tr):
+                for b in range(tc):
+                    v = values[slot, a, b]
+                    positive = v > 0.0
+                    if (
+                        (values[slot, a, b + 1] > 0.0) == positive
+                        and (values[slot, a + 1, b] > 0.0) == positive
+                        and (values[slot, a + 1, b + 1] > 0.0) == positive
+                    ):
+                        continue
+                    r = tiles[slot, 0] * tr + a
+                    c = tiles[slot, 1] * tc + b
+                    if not _cell_corners(index, values, ny, nx, tr, tc, r, c, z):
+                        continue
+                    for side in range(4):
+                        # entering by this side keeps the positive corner on the left
+                        if not (z[side] > 0.0 and not z[(side + 1) % 4] > 0.0):
+                            continue
+                        if _is_marked(index, visited, tr, tc, r, c, side):
+                            continue
+                        if boundary:
+                            rr, cc = r, c
+                            if side == 0:
+                                rr -= 1
+                            elif side == 1:
+                                cc += 1
+                            elif side == 2:
+                                rr += 1
+                            else:
+                                cc -= 1
+                            if _cell_corners(index, values, ny, nx, tr, tc, rr, cc, other):
+                                continue
+                        _crossing(z, r, c, side, xs, ys, n)
+                        edge = _side_edge(r, c, side)
+                        _mark(index, visited, tr, tc, edge[0], edge[1], edge[2])
+                        count, is_closed = _follow(
+                            index, values, ny, nx, tr, tc, visited, r, c, side, z, xs, ys, n
+                        )
+                        # _follow overwrote z: restore this cell's corners
+                        _cell_corners(index, values, ny, nx, tr, tc, r, c, z)
+                        starts[n_lines] = n
+                        closed[n_lines] = is_closed
+                        n += count
+                        n_lines += 1
+    starts[n_lines] = n
+    return xs[:n], ys[:n], starts[: n_lines + 1], closed[:n_lines]
+
+
 if numba is not None:
     dpie_sum_deflection = numba.njit(parallel=True, cache=True, fastmath=True)(_dpie_sum)
     dpie_sum_deflection_serial = numba.njit(cache=True, fastmath=True)(_dpie_sum)
@@ -264,6 +522,18 @@ if numba is not None:
     isothermal_sum_hessian_serial = numba.njit(cache=True, fastmath=_FASTMATH)(
         _isothermal_hessian_sum
     )
+    # the tracer's helpers, compiled before it (it calls them by these names)
+    _pixel = numba.njit(cache=True, inline="always")(_pixel)
+    _share_edges = numba.njit(cache=True)(_share_edges)
+    _cell_corners = numba.njit(cache=True, inline="always")(_cell_corners)
+    _mark = numba.njit(cache=True, inline="always")(_mark)
+    _side_edge = numba.njit(cache=True, inline="always")(_side_edge)
+    _is_marked = numba.njit(cache=True, inline="always")(_is_marked)
+    _crossing = numba.njit(cache=True, inline="always")(_crossing)
+    _exit_side = numba.njit(cache=True, inline="always")(_exit_side)
+    _follow = numba.njit(cache=True)(_follow)
+    trace_zero_tiles = numba.njit(cache=True)(_trace_zero_tiles)
 else:
     dpie_sum_deflection = dpie_sum_deflection_serial = bspline3_at = None
     isothermal_sum_hessian = isothermal_sum_hessian_serial = None
+    trace_zero_tiles = None

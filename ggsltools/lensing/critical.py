@@ -2,8 +2,8 @@
 
 Critical lines are the zero contours of the tangential (lambda_t = 1 - kappa - gamma)
 and radial (lambda_r = 1 - kappa + gamma) eigenvalues of the lensing Jacobian,
-traced on a pixel grid with `contourpy` (marching squares with linear
-interpolation along the cell edges). Their vertices can be refined onto the exact
+traced on a pixel grid (`~ggsltools.lensing.contours.TiledField`: marching squares
+with linear interpolation along the cell edges). Their vertices can be refined onto the exact
 zero with Newton steps along the gradient of the eigenvalue, evaluated with the
 model's own second derivatives, so that Einstein radii do not depend on how the
 grid falls on the line. Caustics are the vertices mapped through the lens equation
@@ -23,17 +23,16 @@ round-trip them through ECSV, `write_regions` exports DS9 polygons.
 from collections import OrderedDict
 
 import astropy.units as u
-import contourpy
 import numpy as np
 import shapely
 from astropy.coordinates import SkyCoord
 from astropy.table import QTable, vstack
-from scipy.ndimage import map_coordinates
 
 from ..catalog import check_finite, read_catalogue, sky_positions
 from ..exceptions import InputError
 from ..staging import staged_paths
 from ..units import to_arcsec
+from .contours import TiledField, shoelace
 from .maps import (
     _grid_xy,
     _hessian_at,
@@ -69,9 +68,6 @@ KINDS = {"tangential": "lambda_t", "radial": "lambda_r"}
 #: Variable-length vertex columns, in arcsec in the lens-model frame.
 _VERTEX_COLUMNS = ("line_x", "line_y", "caustic_x", "caustic_y")
 
-#: contourpy's code for a segment that closes a polygon.
-_CLOSEPOLY = 79
-
 #: Side in pixels of the blocks the Hessian of a window lattice is computed by.
 _BLOCK = 16
 
@@ -106,47 +102,6 @@ def _eigenvalue(hessian, kind):
     return _eigenvalues(hessian)[kind]
 
 
-def _sample(field, px, py):
-    """Bilinear samples of a grid at pixel positions (column px, row py)."""
-    return map_coordinates(field, [py, px], order=1, mode="nearest")
-
-
-def _gradient(field, px, py):
-    """Gradient (per pixel) of a grid at pixel positions, by bilinear differences."""
-    gx = _sample(field, px + 0.5, py) - _sample(field, px - 0.5, py)
-    gy = _sample(field, px, py + 0.5) - _sample(field, px, py - 0.5)
-    return gx, gy
-
-
-def _trace_zero(field):
-    """Zero contours of a grid: a list of (vertices (N, 2) in pixels, closed).
-
-    NaN pixels are masked: contours stop at them, and are then open.
-    """
-    generator = contourpy.contour_generator(
-        z=field, name="serial", line_type=contourpy.LineType.SeparateCode
-    )
-    points, codes = generator.lines(0.0)
-    traced = []
-    for vertices, code in zip(points, codes):
-        closed = bool(code[-1] == _CLOSEPOLY)
-        traced.append((vertices[:-1] if closed else vertices, closed))
-    return traced
-
-
-def _shoelace(x, y):
-    """Signed area and centroid of a closed polygon (vertices not repeated)."""
-    xs = np.roll(x, -1)
-    ys = np.roll(y, -1)
-    cross = x * ys - xs * y
-    area = 0.5 * cross.sum()
-    if area == 0:
-        return 0.0, float(np.mean(x)), float(np.mean(y))
-    cx = ((x + xs) * cross).sum() / (6.0 * area)
-    cy = ((y + ys) * cross).sum() / (6.0 * area)
-    return float(area), float(cx), float(cy)
-
-
 def _curvature_correction(x, y):
     """Signed area between a smooth closed curve and its inscribed polygon.
 
@@ -176,39 +131,16 @@ def _curvature_correction(x, y):
     return float(np.sum(segment))
 
 
-def _encloses_negative(field, vertices):
-    """Whether the eigenvalue is negative inside a closed contour (not a hole).
-
-    The gradient of the field is projected onto the outward normal at every
-    vertex: it points outwards where the field increases outwards, i.e. where the
-    inside is the critical (negative) side.
-    """
-    px, py = vertices[:, 0], vertices[:, 1]
-    signed_area, _, _ = _shoelace(px, py)
-    tx = np.roll(px, -1) - np.roll(px, 1)
-    ty = np.roll(py, -1) - np.roll(py, 1)
-    gx, gy = _gradient(field, px, py)
-    outward = np.sign(signed_area) * (gx * ty - gy * tx)
-    return bool(np.nansum(outward) > 0)
-
-
-def _refine_vertices(model, wcs, pieces, px, py, kind, z_source, steps):
+def _refine_vertices(model, wcs, field, px, py, kind, z_source, steps):
     """Newton steps moving vertices onto the exact zero of the eigenvalue.
 
-    ``pieces`` lists ``(field, (col0, row0), n)``: the next ``n`` vertices were
-    traced on ``field``, whose first pixel is (col0, row0) on the grid; the
-    gradients come from it.
+    The gradients come from ``field`` (a `~ggsltools.lensing.contours.TiledField`
+    of the grid the vertices were traced on).
     """
     for _ in range(steps):
         x, y = pixel_to_model(model, wcs, px, py)
         value = _eigenvalue(_points_method(model, "hessian")(x, y, z_source=z_source), kind)
-        gx = np.empty_like(px)
-        gy = np.empty_like(py)
-        start = 0
-        for field, (col0, row0), n in pieces:
-            sl = slice(start, start + n)
-            gx[sl], gy[sl] = _gradient(field, px[sl] - col0, py[sl] - row0)
-            start += n
+        gx, gy = field.gradient(px, py)
         norm2 = gx * gx + gy * gy
         with np.errstate(divide="ignore", invalid="ignore"):
             step = -value / norm2
@@ -228,61 +160,21 @@ def _grid_pixel_scale(wcs):
     return float(np.mean([s.to_value(u.arcsec) for s in scales]))
 
 
-def _traceable(field):
-    """A field for tracing (NaN where not finite) and one for gradients (finite)."""
-    if np.isfinite(field.sum()):
-        return field, field
-    finite = np.isfinite(field)
-    return (
-        np.where(finite, field, np.nan),
-        np.nan_to_num(field, nan=0.0, posinf=1e3, neginf=-1e3),
-    )
+def _line_records(model, wcs, kind, field, contours, *, z_source, refine):
+    """Line records of contours traced on a field, refined and mapped to their caustics.
 
-
-def _contours(field, finite_field, *, accept=None):
-    """Zero contours of an eigenvalue field, less the holes of critical regions.
-
-    Returns the list of ``(vertices, closed)`` (pixels of the field) and the
-    number of holes dropped; with ``accept`` (a function of the vertices), only
-    the contours it accepts.
+    ``contours`` lists ``(vertices, closed)`` in the grid's pixels, traced on
+    ``field`` (a `~ggsltools.lensing.contours.TiledField`). All the vertices
+    are refined and ray-traced together; the records come in the order of the
+    contours.
     """
-    kept = []
-    n_holes = 0
-    for vertices, closed in _trace_zero(field):
-        if len(vertices) < 3 and closed:
-            continue
-        if accept is not None and not accept(vertices):
-            continue
-        if closed and not _encloses_negative(finite_field, vertices):
-            n_holes += 1
-            continue
-        kept.append((vertices, closed))
-    return kept, n_holes
-
-
-def _line_records(model, wcs, kind, pieces, *, z_source, refine):
-    """Line records of traced contours, refined and mapped to their caustics.
-
-    ``pieces`` lists ``(finite_field, (col0, row0), contours)``: contours
-    (``(vertices, closed)`` in the field's pixels) traced on a field whose first
-    pixel is (col0, row0) on the grid. All the vertices are refined and
-    ray-traced together; the records come in the order of the contours.
-    """
-    contours = [
-        (vertices + (col0, row0), closed)
-        for _, (col0, row0), traced in pieces
-        for vertices, closed in traced
-    ]
     if not contours:
         return []
     sizes = [len(v) for v, _ in contours]
     px = np.concatenate([v[:, 0] for v, _ in contours])
     py = np.concatenate([v[:, 1] for v, _ in contours])
     if refine:
-        fields = [
-            (field, origin, sum(len(v) for v, _ in traced)) for field, origin, traced in pieces
-        ]
-        px, py = _refine_vertices(model, wcs, fields, px, py, kind, z_source, refine)
+        px, py = _refine_vertices(model, wcs, field, px, py, kind, z_source, refine)
     x, y = pixel_to_model(model, wcs, px, py)
     alpha = _points_method(model, "deflection")(x, y, z_source=z_source)
     bx = x - alpha[0]
@@ -324,11 +216,10 @@ def _lines_from_hessian(
     gamma *= 0.5
     np.hypot(gamma, psi_xy, out=gamma)
     for kind in kinds:
-        field = one_minus_kappa - gamma if kind == "tangential" else one_minus_kappa + gamma
-        # Singular pixels are masked (NaN) for tracing; samples for gradients must
-        # stay finite next to them.
-        field, finite_field = _traceable(field)
-        traced, holes = _contours(field, finite_field)
+        field = TiledField.whole(
+            one_minus_kappa - gamma if kind == "tangential" else one_minus_kappa + gamma
+        )
+        traced, holes = field.contours()
         n_holes += holes
         kept = []
         for vertices, closed in traced:
@@ -348,9 +239,7 @@ def _lines_from_hessian(
                     records.append(seen[signature])
                     continue
             kept.append((vertices, closed))
-        measured = _line_records(
-            model, wcs, kind, [(finite_field, (0, 0), kept)], z_source=z_source, refine=refine
-        )
+        measured = _line_records(model, wcs, kind, field, kept, z_source=z_source, refine=refine)
         records.extend(measured)
         if seen is not None:
             for (vertices, _), record in zip(kept, measured):
@@ -364,28 +253,16 @@ def _lines_from_tiles(tiles, *, z_source, kinds, refine):
     Returns the line records, the number of holes dropped and the fraction of
     the grid's pixels evaluated.
     """
-    boxes, fraction = tiles.boxes(z_source, kinds)
-    t = tiles.tile
+    fields, fraction = tiles.fields(z_source, kinds)
     records = []
     n_holes = 0
     for kind in kinds:
-        pieces = []
-        for row0, col0, fields, labels, label in boxes:
-
-            def in_box(vertices, row0=row0, col0=col0, labels=labels, label=label):
-                # a contour belongs to the box of the tiles it crosses
-                i = ((vertices[:, 1] + row0) // t).astype(int)
-                j = ((vertices[:, 0] + col0) // t).astype(int)
-                i = np.clip(i, 0, labels.shape[0] - 1)
-                j = np.clip(j, 0, labels.shape[1] - 1)
-                return bool(np.any(labels[i, j] == label))
-
-            field, finite_field = _traceable(fields[kind])
-            traced, holes = _contours(field, finite_field, accept=in_box)
-            n_holes += holes
-            pieces.append((finite_field, (col0, row0), traced))
+        traced, holes = fields[kind].contours()
+        n_holes += holes
         records.extend(
-            _line_records(tiles.model, tiles.wcs, kind, pieces, z_source=z_source, refine=refine)
+            _line_records(
+                tiles.model, tiles.wcs, kind, fields[kind], traced, z_source=z_source, refine=refine
+            )
         )
     return records, n_holes, fraction
 
@@ -421,7 +298,7 @@ def _caustic_area(bx, by):
 def _measure(kind, closed, x, y, bx, by):
     """One line record: vertices, area, Einstein radius, centre, caustic area."""
     if closed:
-        signed_area, cx, cy = _shoelace(x, y)
+        signed_area, cx, cy = shoelace(x, y)
         area = abs(signed_area + _curvature_correction(x, y))
         theta_e = np.sqrt(area / np.pi)
         caustic_area = _caustic_area(bx, by)
@@ -500,7 +377,7 @@ def _lines_table(records, model, meta):
 
 
 def _method(refine):
-    text = "contourpy marching squares of the eigenvalue zero, linear interpolation"
+    text = "marching squares of the eigenvalue zero, linear interpolation"
     if refine:
         text += f", then {refine} Newton steps on the model's exact eigenvalue"
     return text

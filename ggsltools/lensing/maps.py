@@ -335,11 +335,14 @@ class _PixelFrame:
 
     A WCS without distortions is evaluated at nodes every `_WCS_NODE_STEP`
     pixels (and on the last row and column), and the positions in between are
-    interpolated with cubic splines along rows, then columns: the projection
-    varies on the scale of a radian, so the interpolation error is below 1e-9
-    arcsec, for a fraction of the cost of the WCS at every pixel. `at` evaluates
-    the same splines at chosen pixels, up to ``extend`` pixels beyond the last
-    row and column (extrapolated).
+    interpolated with cubic splines (not-a-knot) along rows, then columns: the
+    projection varies on the scale of a radian, so the interpolation error is
+    below 1e-9 arcsec, for a fraction of the cost of the WCS at every pixel.
+    Splines are linear in the values they interpolate, so both passes are
+    matrix products; what is kept is, for every column (up to ``extend``
+    columns beyond the last, extrapolated), the cubic pieces along the rows.
+    `at` evaluates them at chosen pixels, also up to ``extend`` rows beyond
+    the last.
     """
 
     def __init__(self, model, wcs, shape, *, extend=0):
@@ -352,11 +355,34 @@ class _PixelFrame:
         rows = np.unique(np.append(np.arange(0, ny, _WCS_NODE_STEP), ny - 1)).astype(float)
         cols = np.unique(np.append(np.arange(0, nx, _WCS_NODE_STEP), nx - 1)).astype(float)
         node_x, node_y = pixel_to_model(model, wcs, *np.meshgrid(cols, rows))
-        all_cols = np.arange(nx + int(extend), dtype=float)
-        self._splines = [
-            CubicSpline(rows, CubicSpline(cols, nodes, axis=1)(all_cols), axis=0)
+        # the spline through the nodes of a row, at every column: (nx + extend, ncols)
+        along_rows = CubicSpline(cols, np.eye(cols.size), axis=0)(
+            np.arange(nx + int(extend), dtype=float)
+        )
+        # the cubic pieces of the spline through the nodes of a column: (4, nrows - 1, nrows)
+        pieces = CubicSpline(rows, np.eye(rows.size), axis=0).c
+        self._breaks = rows
+        self._pieces = [
+            (pieces.reshape(-1, rows.size) @ (nodes @ along_rows.T)).reshape(
+                4, rows.size - 1, -1
+            )
             for nodes in (node_x, node_y)
         ]
+
+    def at(self, py, px):
+        """Positions x, y (arcsec) of pixels given by integer row and column arrays."""
+        if self.exact:
+            return pixel_to_model(self.model, self.wcs, px, py)
+        breaks = self._breaks
+        k = np.clip(np.searchsorted(breaks, py, side="right") - 1, 0, breaks.size - 2)
+        t = py - breaks[k]
+        out = []
+        for c in self._pieces:
+            value = c[0, k, px]
+            for m in range(1, 4):
+                value = value * t + c[m, k, px]
+            out.append(value)
+        return tuple(out)
 
     def all(self):
         """Positions x, y (arcsec) of every pixel, arrays of the grid's shape."""
@@ -364,24 +390,18 @@ class _PixelFrame:
         if self.exact:
             py, px = np.indices(self.shape, dtype=float)
             return pixel_to_model(self.model, self.wcs, px, py)
-        all_rows = np.arange(ny, dtype=float)
-        return tuple(spline(all_rows)[:, :nx] for spline in self._splines)
-
-    def at(self, py, px):
-        """Positions x, y (arcsec) of pixels given by integer row and column arrays."""
-        if self.exact:
-            return pixel_to_model(self.model, self.wcs, px, py)
-        breaks = self._splines[0].x
-        k = np.clip(np.searchsorted(breaks, py, side="right") - 1, 0, breaks.size - 2)
-        t = py - breaks[k]
-        out = []
-        for spline in self._splines:
-            c = spline.c
-            value = c[0, k, px]
-            for m in range(1, c.shape[0]):
-                value = value * t + c[m, k, px]
-            out.append(value)
-        return tuple(out)
+        out = (np.empty(self.shape), np.empty(self.shape))
+        breaks = self._breaks.astype(int)
+        for k in range(breaks.size - 1):
+            stop = breaks[k + 1] + 1 if k == breaks.size - 2 else breaks[k + 1]
+            t = np.arange(stop - breaks[k], dtype=float)[:, None]
+            for c, values in zip(self._pieces, out):
+                value = values[breaks[k] : stop]
+                value[...] = c[0, k, :nx]
+                for m in range(1, 4):
+                    value *= t
+                    value += c[m, k, :nx]
+        return out
 
 
 def _check_z_source(model, z_source):

@@ -22,15 +22,15 @@ Every line that crosses an evaluated tile is thus traced whole, through the same
 values as on the whole grid, so that it has the same vertices; a line can only
 be missed if it encloses no corner, holds no component centre and passes no
 corner with a small eigenvalue. Elsewhere the traced field is the sign of the
-tile's corners (+1 or -1), which has no zero. The evaluated tiles are traced in
-boxes, one a connected group of tiles.
+tile's corners (+1 or -1), which has no zero. The contours are traced on the
+evaluated tiles (`~ggsltools.lensing.contours.TiledField`).
 """
 
 import math
 
 import numpy as np
-from scipy import ndimage
 
+from .contours import TiledField
 from .maps import _PixelFrame, _points_method, model_to_pixel
 
 __all__ = ["TILE", "TiledEigenvalues"]
@@ -170,8 +170,8 @@ class TiledEigenvalues:
         out = store[1][:, index[tiles[:, 0], tiles[:, 1]]]
         return out * factor if factor != 1.0 else out
 
-    def boxes(self, z_source, kinds):
-        """The evaluated tiles' eigenvalue fields, in boxes of connected tiles.
+    def fields(self, z_source, kinds):
+        """The eigenvalue fields, held in the tiles lines cross.
 
         Parameters
         ----------
@@ -182,12 +182,9 @@ class TiledEigenvalues:
 
         Returns
         -------
-        boxes : list of tuple
-            ``(row0, col0, fields, labels, label)``: the first pixel of the box on
-            the grid, a dict kind -> eigenvalue field of the box (NaN where not
-            finite), the tile labels of the grid and the box's label (a contour
-            belongs to the box when one of its vertices lies in a tile of that
-            label).
+        fields : dict
+            Kind -> `~ggsltools.lensing.contours.TiledField`: the evaluated
+            tiles, and the sign of their corners for the others.
         fraction : float
             Fraction of the grid's pixels evaluated.
         """
@@ -227,32 +224,12 @@ class TiledEigenvalues:
                     flagged[ni[reached], nj[reached]] = True
         evaluated = np.argwhere(flagged)
         lam = _eigenvalues(self._tile_hessians(evaluated, z_source))
-        labels, _ = ndimage.label(flagged, structure=np.ones((3, 3), dtype=int))
+        index = np.full(self.n_tiles, -1, dtype=np.int64)
+        index[evaluated[:, 0], evaluated[:, 1]] = np.arange(len(evaluated))
+        fields = {
+            kind: TiledField(index, lam[kind], np.where(signs[kind], 1.0, -1.0), self.shape)
+            for kind in kinds
+        }
         ny, nx = self.shape
-        offsets = np.arange(t + 1)
-        boxes = []
-        for label, (si, sj) in enumerate(ndimage.find_objects(labels), start=1):
-            row0, col0 = si.start * t, sj.start * t
-            row1, col1 = min(si.stop * t, ny - 1), min(sj.stop * t, nx - 1)
-            tile_rows = np.minimum(np.arange(row0, row1 + 1) // t, si.stop - 1)
-            tile_cols = np.minimum(np.arange(col0, col1 + 1) // t, sj.stop - 1)
-            # every evaluated tile of the box (of any label), whole
-            members = np.flatnonzero(
-                (evaluated[:, 0] >= si.start)
-                & (evaluated[:, 0] < si.stop)
-                & (evaluated[:, 1] >= sj.start)
-                & (evaluated[:, 1] < sj.stop)
-            )
-            rows = (evaluated[members, 0] * t - row0)[:, None, None] + offsets[None, :, None]
-            cols = (evaluated[members, 1] * t - col0)[:, None, None] + offsets[None, None, :]
-            rows, cols = np.broadcast_arrays(rows, cols)
-            valid = (rows <= row1 - row0) & (cols <= col1 - col0)
-            rows, cols = rows[valid], cols[valid]
-            fields = {}
-            for kind in kinds:
-                field = np.where(signs[kind][tile_rows[:, None], tile_cols[None, :]], 1.0, -1.0)
-                field[rows, cols] = lam[kind][members][valid]
-                fields[kind] = field
-            boxes.append((row0, col0, fields, labels, label))
         fraction = min(1.0, float(done.sum()) * t * t / (ny * nx))
-        return boxes, fraction
+        return fields, fraction

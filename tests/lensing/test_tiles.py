@@ -140,11 +140,11 @@ def test_tiles_are_evaluated_once_for_several_redshifts():
     model = cluster()
     g = grid()
     tiles = TiledEigenvalues(model, g, g.array_shape, centres=model.component_centres())
-    _, fraction_1 = tiles.boxes(2.0, ("tangential",))
+    _, fraction_1 = tiles.fields(2.0, ("tangential",))
     count = tiles._tiles[2.0][1].shape[1]
-    _, fraction_2 = tiles.boxes(2.0, ("tangential",))
+    _, fraction_2 = tiles.fields(2.0, ("tangential",))
     assert tiles._tiles[2.0][1].shape[1] == count
     assert fraction_1 == fraction_2
-    tiles.boxes(4.0, ("tangential",))
+    tiles.fields(4.0, ("tangential",))
     # a single-plane model: the values of z = 2 rescaled, more tiles where needed
     assert list(tiles._tiles) == [2.0]
