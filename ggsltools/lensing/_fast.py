@@ -1,9 +1,9 @@
-"""Compiled kernels of the lens-model sums, used when numba is installed.
+"""Compiled kernels of the lens-model sums and critical lines, used when numba is installed.
 
-`dpie_sum_deflection` (threaded) and `dpie_sum_deflection_serial` (one thread,
-for small sums, where starting threads costs more than the sum) add dPIE
-deflections; `isothermal_sum_hessian` (and its serial twin) the second
-derivatives of dPIE, PIEMD, SIE and SIS potentials; `bspline3_at` evaluates
+`isothermal_sum_deflection` and `isothermal_sum_hessian` (threaded; their
+``_serial`` twins run on one thread, for small sums, where starting threads
+costs more than the sum) add the deflections and second derivatives of dPIE,
+PIEMD, SIE and SIS potentials; `bspline3_at` evaluates
 cubic B-splines (the interpolation of
 `ggsltools.lensing.lenstool.NearFarSum`); `trace_zero_tiles` traces the zero
 contours of a field held by tiles (`ggsltools.lensing.contours`). All are None
@@ -12,13 +12,14 @@ without numba; callers then use the numpy functions of
 which compute the same values and contours.
 """
 
+import itertools
 import math
 
 import numpy as np
 
 __all__ = [
-    "dpie_sum_deflection",
-    "dpie_sum_deflection_serial",
+    "isothermal_sum_deflection",
+    "isothermal_sum_deflection_serial",
     "isothermal_sum_hessian",
     "isothermal_sum_hessian_serial",
     "bspline3_at",
@@ -29,81 +30,6 @@ try:
     import numba
 except ImportError:  # numba is optional
     numba = None
-
-
-def _dpie_sum(x, y, params, weights, out):
-    """Add weighted dPIE deflections to ``out`` (2, n); params rows as in lenstool."""
-    n = x.size
-    npot = params.shape[0]
-    # per-potential constants: x0, y0, cos, sin, a, s, scale, eps, sqrt(eps),
-    # (1 - eps)/(1 + eps), 1/(1 + eps)^2, 1/(1 - eps)^2, (1 - eps^2)/(2 sqrt(eps))
-    k = np.empty((npot, 13))
-    for i in range(npot):
-        eps = params[i, 4]
-        a = params[i, 6]
-        s = params[i, 7]
-        k[i, 0] = params[i, 1]
-        k[i, 1] = params[i, 2]
-        k[i, 2] = math.cos(params[i, 5])
-        k[i, 3] = math.sin(params[i, 5])
-        k[i, 4] = a
-        k[i, 5] = s
-        k[i, 6] = weights[i] * params[i, 8] * s / (s - a)
-        k[i, 7] = eps
-        sqe = math.sqrt(eps)
-        k[i, 8] = sqe
-        k[i, 9] = (1.0 - eps) / (1.0 + eps)
-        k[i, 10] = 1.0 / ((1.0 + eps) * (1.0 + eps))
-        k[i, 11] = 1.0 / ((1.0 - eps) * (1.0 - eps))
-        k[i, 12] = (1.0 - eps * eps) / (2.0 * sqe) if eps > 0 else 0.0
-    for j in numba.prange(n):
-        ax = 0.0
-        ay = 0.0
-        for i in range(npot):
-            c = k[i, 2]
-            sn = k[i, 3]
-            a = k[i, 4]
-            s = k[i, 5]
-            dx = x[j] - k[i, 0]
-            dy = y[j] - k[i, 1]
-            xp = dx * c + dy * sn
-            yp = -dx * sn + dy * c
-            if k[i, 7] > 2e-4:
-                if xp == 0.0 and yp == 0.0 and a == 0.0:
-                    continue
-                sqe2 = 2.0 * k[i, 8]
-                cx1 = k[i, 9]
-                r2 = xp * xp * k[i, 10] + yp * yp * k[i, 11]
-                ycx = yp * (1.0 / cx1)
-                # u = cx1 x' + i (2 sqrt(eps) W - y'/cx1), v = x' + i (2 sqrt(eps) w - y')
-                uar = cx1 * xp
-                uai = sqe2 * math.sqrt(a * a + r2) - ycx
-                usi = sqe2 * math.sqrt(s * s + r2) - ycx
-                vai = sqe2 * a - yp
-                vsi = sqe2 * s - yp
-                # log(u_a / v_a) - log(u_s / v_s) = log(u_a v_s / (v_a u_s))
-                nr = uar * xp - uai * vsi
-                ni = uar * vsi + uai * xp
-                dr = xp * uar - vai * usi
-                di = xp * usi + vai * uar
-                pr = nr * dr + ni * di
-                pi_ = ni * dr - nr * di
-                darg = math.atan2(pi_, pr)
-                dmod = 0.5 * math.log((nr * nr + ni * ni) / (dr * dr + di * di))
-                amp = k[i, 6] * k[i, 12]
-                gx = amp * darg
-                gy = -amp * dmod
-            else:
-                rr = xp * xp + yp * yp
-                if rr == 0.0:
-                    continue
-                q = 1.0 / (math.sqrt(rr + a * a) + a) - 1.0 / (math.sqrt(rr + s * s) + s)
-                gx = k[i, 6] * q * xp
-                gy = k[i, 6] * q * yp
-            ax += c * gx - sn * gy
-            ay += sn * gx + c * gy
-        out[0, j] += ax
-        out[1, j] += ay
 
 
 #: Positions summed together by `_isothermal_hessian_sum`: each potential runs
@@ -124,7 +50,7 @@ def _isothermal_hessian_sum(x, y, k, out):
     n = x.size
     npot = k.shape[0]
     n_blocks = (n + _BLOCK - 1) // _BLOCK
-    for block in numba.prange(n_blocks):
+    for block in range(n_blocks):
         j0 = block * _BLOCK
         m = min(_BLOCK, n - j0)
         hxx = np.zeros(m)
@@ -212,6 +138,79 @@ def _isothermal_hessian_sum(x, y, k, out):
             out[0, j0 + jj] += hxx[jj]
             out[1, j0 + jj] += hxy[jj]
             out[2, j0 + jj] += hyy[jj]
+
+
+def _isothermal_deflection_sum(x, y, k, out):
+    """Add deflections of dPIE / PIEMD / SIE / SIS potentials to ``out`` (2, n).
+
+    ``k`` as for `_isothermal_hessian_sum`. The deflection at the exact centre
+    of a potential is zero.
+    """
+    n = x.size
+    npot = k.shape[0]
+    n_blocks = (n + _BLOCK - 1) // _BLOCK
+    for block in range(n_blocks):
+        j0 = block * _BLOCK
+        m = min(_BLOCK, n - j0)
+        ax = np.zeros(m)
+        ay = np.zeros(m)
+        for i in range(npot):
+            c = k[i, 2]
+            sn = k[i, 3]
+            a = k[i, 4]
+            s = k[i, 5]
+            scale = k[i, 6]
+            if k[i, 8] > 0.0:
+                # The I0.5 terms of the core and (when finite) cut radii, as
+                # profiles._i05 writes them.
+                eps = k[i, 7]
+                sqe2 = 2.0 * math.sqrt(eps)
+                cx1 = (1.0 - eps) / (1.0 + eps)
+                amp = (1.0 - eps * eps) / sqe2
+                ex1 = 1.0 / (1.0 + eps) ** 2
+                ey1 = 1.0 / (1.0 - eps) ** 2
+                n_terms = 2 if s < math.inf else 1
+                for term in range(n_terms):
+                    w = a if term == 0 else s
+                    sign = scale * amp if term == 0 else -scale * amp
+                    for jj in range(m):
+                        dx = x[j0 + jj] - k[i, 0]
+                        dy = y[j0 + jj] - k[i, 1]
+                        xp = dx * c + dy * sn
+                        yp = -dx * sn + dy * c
+                        big_w = math.sqrt(w * w + xp * xp * ex1 + yp * yp * ey1)
+                        ur = cx1 * xp
+                        ui = sqe2 * big_w - yp / cx1
+                        vi = sqe2 * w - yp
+                        arg = math.atan2(ui * xp - ur * vi, ur * xp + ui * vi)
+                        log_mod = 0.5 * math.log((ur * ur + ui * ui) / (xp * xp + vi * vi))
+                        gx = sign * arg
+                        gy = -sign * log_mod
+                        if a == 0.0 and xp == 0.0 and yp == 0.0:
+                            gx = 0.0
+                            gy = 0.0
+                        ax[jj] += c * gx - sn * gy
+                        ay[jj] += sn * gx + c * gy
+            else:
+                finite_cut = s < math.inf
+                for jj in range(m):
+                    dx = x[j0 + jj] - k[i, 0]
+                    dy = y[j0 + jj] - k[i, 1]
+                    xp = dx * c + dy * sn
+                    yp = -dx * sn + dy * c
+                    rr = xp * xp + yp * yp
+                    qv = 1.0 / (math.sqrt(rr + a * a) + a)
+                    if finite_cut:
+                        qv -= 1.0 / (math.sqrt(rr + s * s) + s)
+                    if rr == 0.0:
+                        qv = 0.0
+                    gx = scale * qv * xp
+                    gy = scale * qv * yp
+                    ax[jj] += c * gx - sn * gy
+                    ay[jj] += sn * gx + c * gy
+        for jj in range(m):
+            out[0, j0 + jj] += ax[jj]
+            out[1, j0 + jj] += ay[jj]
 
 
 def _bspline3(coefficients, rows, cols, out):
@@ -509,19 +508,57 @@ def _trace_zero_tiles(index, values, ny, nx, tr, tc):
     return xs[:n], ys[:n], starts[: n_lines + 1], closed[:n_lines]
 
 
+#: Positions from which a sum is split over threads (fewer cost more to start).
+_THREAD_POSITIONS = 4096
+
+_pool = None
+
+
+def _over_threads(kernel):
+    """A kernel of positions ``(x, y, ..., out)`` run on parts of them in threads.
+
+    The compiled kernels release the GIL; each thread runs the one-thread
+    kernel, whose loops the compiler vectorises, on a contiguous part of the
+    positions (numba's own parallel loops vectorise them less well). The
+    number of threads is numba's (``NUMBA_NUM_THREADS``).
+    """
+
+    def run(x, y, *args):
+        global _pool
+        out = args[-1]
+        n_threads = min(numba.get_num_threads(), max(1, x.size // _THREAD_POSITIONS))
+        if n_threads == 1:
+            kernel(x, y, *args)
+            return
+        if _pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            _pool = ThreadPoolExecutor(
+                max_workers=numba.config.NUMBA_NUM_THREADS, thread_name_prefix="ggsltools"
+            )
+        bounds = np.linspace(0, x.size, n_threads + 1).astype(int)
+        futures = [
+            _pool.submit(kernel, x[a:b], y[a:b], *args[:-1], out[:, a:b])
+            for a, b in itertools.pairwise(bounds)
+        ]
+        for future in futures:
+            future.result()
+
+    return run
+
+
 if numba is not None:
-    dpie_sum_deflection = numba.njit(parallel=True, cache=True, fastmath=True)(_dpie_sum)
-    dpie_sum_deflection_serial = numba.njit(cache=True, fastmath=True)(_dpie_sum)
-    bspline3_at = numba.njit(cache=True)(_bspline3)
+    # numpy's error model (a division by zero gives inf or NaN, as the formulas
+    # expect) lets the compiler vectorise the loops.
     # Fast arithmetic that keeps infinities (the cut radius of a PIEMD or SIS is
     # inf) and NaNs meaningful.
     _FASTMATH = {"nsz", "arcp", "contract", "afn", "reassoc"}
-    isothermal_sum_hessian = numba.njit(parallel=True, cache=True, fastmath=_FASTMATH)(
-        _isothermal_hessian_sum
-    )
-    isothermal_sum_hessian_serial = numba.njit(cache=True, fastmath=_FASTMATH)(
-        _isothermal_hessian_sum
-    )
+    _compile = numba.njit(cache=True, nogil=True, error_model="numpy", fastmath=_FASTMATH)
+    isothermal_sum_deflection_serial = _compile(_isothermal_deflection_sum)
+    isothermal_sum_deflection = _over_threads(isothermal_sum_deflection_serial)
+    isothermal_sum_hessian_serial = _compile(_isothermal_hessian_sum)
+    isothermal_sum_hessian = _over_threads(isothermal_sum_hessian_serial)
+    bspline3_at = numba.njit(cache=True)(_bspline3)
     # the tracer's helpers, compiled before it (it calls them by these names)
     _pixel = numba.njit(cache=True, inline="always")(_pixel)
     _share_edges = numba.njit(cache=True)(_share_edges)
@@ -534,6 +571,6 @@ if numba is not None:
     _follow = numba.njit(cache=True)(_follow)
     trace_zero_tiles = numba.njit(cache=True)(_trace_zero_tiles)
 else:
-    dpie_sum_deflection = dpie_sum_deflection_serial = bspline3_at = None
+    isothermal_sum_deflection = isothermal_sum_deflection_serial = bspline3_at = None
     isothermal_sum_hessian = isothermal_sum_hessian_serial = None
     trace_zero_tiles = None

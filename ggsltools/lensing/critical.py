@@ -32,7 +32,7 @@ from ..catalog import check_finite, read_catalogue, sky_positions
 from ..exceptions import InputError
 from ..staging import staged_paths
 from ..units import to_arcsec
-from .contours import TiledField, shoelace
+from .contours import TiledField
 from .maps import (
     _grid_xy,
     _hessian_at,
@@ -102,33 +102,60 @@ def _eigenvalue(hessian, kind):
     return _eigenvalues(hessian)[kind]
 
 
-def _curvature_correction(x, y):
-    """Signed area between a smooth closed curve and its inscribed polygon.
+def _rings(sizes):
+    """First vertex of each polygon, and the next and previous vertex of every vertex.
 
-    The curvature at every vertex is that of the circle through it and its two
-    neighbours; each edge of length c, with the mean curvature k of its two
-    vertices, cuts off the circular segment (t - sin t) / (2 k^2), where
-    t = 2 arcsin(c k / 2). Signed curvatures follow the orientation, so the sum
-    is added to the signed shoelace area.
+    ``sizes`` are the numbers of vertices of polygons stored one after another
+    (each at least one); the last vertex of a polygon is followed by its first.
     """
-    ax, ay = x - np.roll(x, 1), y - np.roll(y, 1)
-    bx, by = np.roll(x, -1) - x, np.roll(y, -1) - y
-    cx, cy = ax + bx, ay + by
-    cross = ax * by - ay * bx
+    sizes = np.asarray(sizes, dtype=np.int64)
+    ends = np.cumsum(sizes)
+    starts = ends - sizes
+    following = np.arange(1, ends[-1] + 1) if len(sizes) else np.zeros(0, dtype=np.int64)
+    following[ends - 1] = starts
+    preceding = np.arange(-1, ends[-1] - 1) if len(sizes) else np.zeros(0, dtype=np.int64)
+    preceding[starts] = ends - 1
+    return starts, following, preceding
+
+
+def _polygon_measures(x, y, sizes):
+    """Areas and centroids of closed curves through polygons' vertices (stored in a row).
+
+    The area is the polygon's (shoelace) plus the circular segments between
+    the curve and each edge: the curvature at every vertex is that of the
+    circle through it and its two neighbours; an edge of length c, with the
+    mean curvature k of its two vertices, cuts off (t - sin t) / (2 k^2), where
+    t = 2 arcsin(c k / 2). Signed curvatures follow the orientation, so the
+    segments add to the signed area. The centroids are the polygons'.
+    """
+    starts, following, preceding = _rings(sizes)
+    cross = x * y[following] - x[following] * y
+    signed = 0.5 * np.add.reduceat(cross, starts)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cx = np.add.reduceat((x + x[following]) * cross, starts) / (6.0 * signed)
+        cy = np.add.reduceat((y + y[following]) * cross, starts) / (6.0 * signed)
+    flat = signed == 0
+    cx[flat] = np.add.reduceat(x, starts)[flat] / np.asarray(sizes)[flat]
+    cy[flat] = np.add.reduceat(y, starts)[flat] / np.asarray(sizes)[flat]
+    ax, ay = x - x[preceding], y - y[preceding]
+    bx, by = x[following] - x, y[following] - y
+    sx, sy = ax + bx, ay + by
     with np.errstate(divide="ignore", invalid="ignore"):
         vertex_k = (
-            2.0 * cross / np.sqrt((ax * ax + ay * ay) * (bx * bx + by * by) * (cx * cx + cy * cy))
+            2.0
+            * (ax * by - ay * bx)
+            / np.sqrt((ax * ax + ay * ay) * (bx * bx + by * by) * (sx * sx + sy * sy))
         )
     vertex_k = np.nan_to_num(vertex_k)
-    k = 0.5 * (vertex_k + np.roll(vertex_k, -1))
+    k = 0.5 * (vertex_k + vertex_k[following])
     chord = np.hypot(bx, by)
     half = np.clip(0.5 * chord * np.abs(k), 0.0, 1.0)
     t = 2.0 * np.arcsin(half)
-    small = half < 1e-3
     with np.errstate(divide="ignore", invalid="ignore"):
         exact = np.sign(k) * (t - np.sin(t)) / (2.0 * k * k)
-    segment = np.where(small, chord**3 * k / 12.0, exact)
-    return float(np.sum(segment))
+    segment = np.where(half < 1e-3, chord**3 * k / 12.0, exact)
+    area = np.abs(signed + np.add.reduceat(segment, starts))
+    return area, cx, cy
 
 
 def _refine_vertices(model, wcs, field, px, py, kind, z_source, steps):
@@ -177,19 +204,8 @@ def _line_records(model, wcs, kind, field, contours, *, z_source, refine):
         px, py = _refine_vertices(model, wcs, field, px, py, kind, z_source, refine)
     x, y = pixel_to_model(model, wcs, px, py)
     alpha = _points_method(model, "deflection")(x, y, z_source=z_source)
-    bx = x - alpha[0]
-    by = y - alpha[1]
-    bounds = np.cumsum(sizes)[:-1]
-    return [
-        _measure(kind, closed, lx, ly, cx_, cy_)
-        for (_, closed), lx, ly, cx_, cy_ in zip(
-            contours,
-            np.split(x, bounds),
-            np.split(y, bounds),
-            np.split(bx, bounds),
-            np.split(by, bounds),
-        )
-    ]
+    closed = [c for _, c in contours]
+    return _records(kind, closed, x, y, x - alpha[0], y - alpha[1], sizes)
 
 
 def _lines_from_hessian(
@@ -278,46 +294,80 @@ def _contour_signature(kind, vertices, origin):
     )
 
 
-def _caustic_polygon(bx, by):
-    """The region enclosed by a caustic, as a valid shapely geometry.
+def _caustic_polygons(caustics_x, caustics_y):
+    """The regions enclosed by caustics, as valid shapely geometries.
 
     Caustics have cusps and can self-intersect (swallowtails, butterflies); the
     "structure" repair keeps the union of the regions they enclose. A caustic
     that has shrunk to a point (an axisymmetric lens) encloses nothing.
+
+    Returns an object array of geometries, one a caustic.
     """
-    if len(bx) < 3 or max(np.ptp(bx), np.ptp(by)) < _CAUSTIC_MIN_EXTENT:
-        return shapely.Polygon()
-    return shapely.make_valid(shapely.Polygon(np.column_stack([bx, by])), method="structure")
+    sizes = np.array([len(b) for b in caustics_x], dtype=np.int64)
+    out = np.array([shapely.Polygon() for _ in sizes], dtype=object)
+    if not np.any(sizes):
+        return out
+    bx = np.concatenate([np.asarray(b, dtype=float) for b in caustics_x])
+    by = np.concatenate([np.asarray(b, dtype=float) for b in caustics_y])
+    starts = np.cumsum(sizes) - sizes
+    some = sizes > 0
+    extent = np.zeros(len(sizes))
+    for v in (bx, by):
+        spread = np.maximum.reduceat(v, starts[some]) - np.minimum.reduceat(v, starts[some])
+        extent[some] = np.maximum(extent[some], spread)
+    traced = (sizes >= 3) & (extent >= _CAUSTIC_MIN_EXTENT)
+    if np.any(traced):
+        owner = np.repeat(np.arange(len(sizes)), sizes)
+        keep = traced[owner]
+        rings = shapely.linearrings(np.column_stack([bx[keep], by[keep]]), indices=owner[keep])
+        out[traced] = shapely.make_valid(shapely.polygons(rings), method="structure")
+    return out
 
 
-def _caustic_area(bx, by):
-    """Area (arcsec2) enclosed by a caustic."""
-    return float(_caustic_polygon(bx, by).area)
+def _records(kind, closed, x, y, bx, by, sizes):
+    """Line records of contours whose vertices and caustics are stored in a row.
 
-
-def _measure(kind, closed, x, y, bx, by):
-    """One line record: vertices, area, Einstein radius, centre, caustic area."""
-    if closed:
-        signed_area, cx, cy = shoelace(x, y)
-        area = abs(signed_area + _curvature_correction(x, y))
-        theta_e = np.sqrt(area / np.pi)
-        caustic_area = _caustic_area(bx, by)
-    else:
-        area = theta_e = caustic_area = np.nan
-        cx, cy = float(np.mean(x)), float(np.mean(y))
-    return {
-        "kind": kind,
-        "closed": closed,
-        "theta_e": theta_e,
-        "area": area,
-        "x": cx,
-        "y": cy,
-        "caustic_area": caustic_area,
-        "line_x": x,
-        "line_y": y,
-        "caustic_x": bx,
-        "caustic_y": by,
-    }
+    Closed lines get their area, Einstein radius sqrt(area / pi), centroid and
+    the area their caustic encloses; open ones only their mean vertex, and NaN
+    measurements.
+    """
+    closed = np.asarray(closed, dtype=bool)
+    sizes = np.asarray(sizes, dtype=np.int64)
+    n = len(sizes)
+    if not n:
+        return []
+    starts = np.cumsum(sizes) - sizes
+    parts = [np.split(v, starts[1:]) for v in (x, y, bx, by)]
+    area = np.full(n, np.nan)
+    caustic_area = np.full(n, np.nan)
+    centre_x = np.add.reduceat(x, starts) / sizes
+    centre_y = np.add.reduceat(y, starts) / sizes
+    if np.any(closed):
+        mask = np.repeat(closed, sizes)
+        area[closed], centre_x[closed], centre_y[closed] = _polygon_measures(
+            x[mask], y[mask], sizes[closed]
+        )
+        shapes = _caustic_polygons(
+            [parts[2][k] for k in np.flatnonzero(closed)],
+            [parts[3][k] for k in np.flatnonzero(closed)],
+        )
+        caustic_area[closed] = shapely.area(shapes)
+    return [
+        {
+            "kind": kind,
+            "closed": bool(closed[k]),
+            "theta_e": float(np.sqrt(area[k] / np.pi)),
+            "area": float(area[k]),
+            "x": float(centre_x[k]),
+            "y": float(centre_y[k]),
+            "caustic_area": float(caustic_area[k]),
+            "line_x": parts[0][k],
+            "line_y": parts[1][k],
+            "caustic_x": parts[2][k],
+            "caustic_y": parts[3][k],
+        }
+        for k in range(n)
+    ]
 
 
 def _object_column(arrays):

@@ -31,7 +31,7 @@ from scipy.integrate import trapezoid
 from ..exceptions import InputError
 from ..units import to_arcsec
 from .critical import (
-    _caustic_polygon,
+    _caustic_polygons,
     _check_refine,
     _grid_tables,
     _member_xy,
@@ -56,8 +56,8 @@ def _check_redshifts(model, z_sources):
 
 
 def _caustic_union_area(lines):
-    polygons = [_caustic_polygon(bx, by) for bx, by in zip(lines["caustic_x"], lines["caustic_y"])]
-    return float(shapely.union_all(polygons).area) if polygons else 0.0
+    polygons = _caustic_polygons(lines["caustic_x"], lines["caustic_y"])
+    return float(shapely.union_all(polygons).area) if len(polygons) else 0.0
 
 
 def cross_section(

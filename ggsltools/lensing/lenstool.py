@@ -933,10 +933,7 @@ def _sum_params(kind, params, x, y, weights, chunk):
     flat_x = x.reshape(-1)
     flat_y = y.reshape(-1)
     flat_out = out.reshape(ncomp, -1)
-    compiled = _COMPILED_PROFILES[kind]
-    # The deflection kernel, built with fast arithmetic that assumes finite
-    # numbers, takes the dPIEs with a finite cut radius only.
-    in_kernel = [p[0] in compiled and (kind == "h" or math.isfinite(p[7])) for p in params]
+    in_kernel = [p[0] in _COMPILED_PROFILES for p in params]
     fast_ones = [i for i, k in enumerate(in_kernel) if k and weights[i] != 0]
     others = [i for i, k in enumerate(in_kernel) if not k and weights[i] != 0]
     todo = fast_ones + others
@@ -945,12 +942,14 @@ def _sum_params(kind, params, x, y, weights, chunk):
 
         threaded = flat_x.size * len(fast_ones) >= _THREADED_WORK
         if kind == "d":
-            fast = _fast.dpie_sum_deflection if threaded else _fast.dpie_sum_deflection_serial
-            arr = np.array([params[i] for i in fast_ones], dtype=float)
-            fast(flat_x, flat_y, arr, weights[fast_ones], flat_out)
+            fast = (
+                _fast.isothermal_sum_deflection
+                if threaded
+                else _fast.isothermal_sum_deflection_serial
+            )
         else:
             fast = _fast.isothermal_sum_hessian if threaded else _fast.isothermal_sum_hessian_serial
-            fast(flat_x, flat_y, _isothermal_rows(params, fast_ones, weights), flat_out)
+        fast(flat_x, flat_y, _isothermal_rows(params, fast_ones, weights), flat_out)
         todo = others
     for start in range(0, flat_x.size, chunk):
         sl = slice(start, start + chunk)
@@ -961,12 +960,12 @@ def _sum_params(kind, params, x, y, weights, chunk):
     return out
 
 
-#: Profiles the compiled kernels of ``_fast`` sum, for deflections and second derivatives.
-_COMPILED_PROFILES = {"d": (81,), "h": (81, 8, 1, -1)}
+#: Profiles the compiled kernels of ``_fast`` sum (deflections and second derivatives).
+_COMPILED_PROFILES = (81, 8, 1, -1)
 
 
 def _isothermal_rows(params, indices, weights):
-    """The rows `ggsltools.lensing._fast.isothermal_sum_hessian` takes.
+    """The rows the isothermal kernels of `ggsltools.lensing._fast` take.
 
     The strengths, branches (elliptical or circular) and centre values are those
     `_one` passes to `ggsltools.lensing.profiles`.
@@ -997,9 +996,12 @@ _THREADED_WORK = 1_000_000
 
 def _use_compiled():
     """Whether the compiled kernel is used: numba installed and not switched off."""
-    from ._fast import dpie_sum_deflection
+    from ._fast import isothermal_sum_hessian
 
-    return dpie_sum_deflection is not None and os.environ.get(NO_NUMBA_VARIABLE, "") in ("", "0")
+    return isothermal_sum_hessian is not None and os.environ.get(NO_NUMBA_VARIABLE, "") in (
+        "",
+        "0",
+    )
 
 
 def sum_deflection(potentials, x, y, *, weights=None, chunk=65536):

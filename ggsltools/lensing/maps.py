@@ -363,9 +363,7 @@ class _PixelFrame:
         pieces = CubicSpline(rows, np.eye(rows.size), axis=0).c
         self._breaks = rows
         self._pieces = [
-            (pieces.reshape(-1, rows.size) @ (nodes @ along_rows.T)).reshape(
-                4, rows.size - 1, -1
-            )
+            (pieces.reshape(-1, rows.size) @ (nodes @ along_rows.T)).reshape(4, rows.size - 1, -1)
             for nodes in (node_x, node_y)
         ]
 
@@ -374,19 +372,23 @@ class _PixelFrame:
         if self.exact:
             return pixel_to_model(self.model, self.wcs, px, py)
         breaks = self._breaks
-        k = np.clip(np.searchsorted(breaks, py, side="right") - 1, 0, breaks.size - 2)
+        # the nodes are every _WCS_NODE_STEP pixels, and on the last row
+        k = np.minimum(np.asarray(py) // _WCS_NODE_STEP, breaks.size - 2)
         t = py - breaks[k]
+        flat = k * self._pieces[0].shape[2] + px
         out = []
         for c in self._pieces:
-            value = c[0, k, px]
+            c = c.reshape(4, -1)
+            value = c[0].take(flat)
             for m in range(1, 4):
-                value = value * t + c[m, k, px]
+                value *= t
+                value += c[m].take(flat)
             out.append(value)
         return tuple(out)
 
     def all(self):
         """Positions x, y (arcsec) of every pixel, arrays of the grid's shape."""
-        ny, nx = self.shape
+        nx = self.shape[1]
         if self.exact:
             py, px = np.indices(self.shape, dtype=float)
             return pixel_to_model(self.model, self.wcs, px, py)

@@ -196,13 +196,19 @@ class TiledEigenvalues:
         for kind in kinds:
             flags, signs[kind] = _corner_flags(corner_lam[kind])
             flagged |= flags
-        done = np.zeros_like(flagged)
+        # where each evaluated tile is in the eigenvalues of the rounds, in order
+        index = np.full(self.n_tiles, -1, dtype=np.int64)
+        held = 0
+        values = {kind: [np.zeros((0, t + 1, t + 1))] for kind in kinds}
         while True:
-            todo = np.argwhere(flagged & ~done)
+            todo = np.argwhere(flagged & (index < 0))
             if not len(todo):
                 break
             lam = _eigenvalues(self._tile_hessians(todo, z_source))
-            done[todo[:, 0], todo[:, 1]] = True
+            index[todo[:, 0], todo[:, 1]] = held + np.arange(len(todo))
+            held += len(todo)
+            for kind in kinds:
+                values[kind].append(lam[kind])
             # neighbours a line reaches: edge and next row not all of their sign
             for kind in kinds:
                 field = lam[kind]
@@ -222,14 +228,12 @@ class TiledEigenvalues:
                     sign = signs[kind][ni, nj]
                     reached = inside & ~flagged[ni, nj] & ~np.where(sign, positive, negative)
                     flagged[ni[reached], nj[reached]] = True
-        evaluated = np.argwhere(flagged)
-        lam = _eigenvalues(self._tile_hessians(evaluated, z_source))
-        index = np.full(self.n_tiles, -1, dtype=np.int64)
-        index[evaluated[:, 0], evaluated[:, 1]] = np.arange(len(evaluated))
         fields = {
-            kind: TiledField(index, lam[kind], np.where(signs[kind], 1.0, -1.0), self.shape)
+            kind: TiledField(
+                index, np.concatenate(values[kind]), np.where(signs[kind], 1.0, -1.0), self.shape
+            )
             for kind in kinds
         }
         ny, nx = self.shape
-        fraction = min(1.0, float(done.sum()) * t * t / (ny * nx))
+        fraction = min(1.0, held * t * t / (ny * nx))
         return fields, fraction
