@@ -317,9 +317,9 @@ def _caustic_polygons(caustics_x, caustics_y):
         extent[some] = np.maximum(extent[some], spread)
     traced = (sizes >= 3) & (extent >= _CAUSTIC_MIN_EXTENT)
     if np.any(traced):
-        owner = np.repeat(np.arange(len(sizes)), sizes)
-        keep = traced[owner]
-        rings = shapely.linearrings(np.column_stack([bx[keep], by[keep]]), indices=owner[keep])
+        keep = np.repeat(traced, sizes)
+        ring = np.repeat(np.arange(traced.sum()), sizes[traced])
+        rings = shapely.linearrings(np.column_stack([bx[keep], by[keep]]), indices=ring)
         out[traced] = shapely.make_valid(shapely.polygons(rings), method="structure")
     return out
 

@@ -8,9 +8,9 @@ every pixel only of the tiles a line can cross:
 
 - tiles whose corners do not all have the same sign of an eigenvalue, or are not
   all finite;
-- tiles with a corner whose eigenvalue is closer to zero than its second
+- tiles with a corner whose eigenvalue is closer to zero than half its second
   difference between corners (the curvature could hide two crossings of a
-  line between two corners of one sign);
+  line between corners of one sign);
 - the tiles holding the centre of a component of the model
   (``component_centres``, see `~ggsltools.interfaces.LensModel`): a closed line
   around a compact mass that encloses no corner crosses the tile of its centre;
@@ -60,16 +60,18 @@ def _corner_flags(lam):
     corners = (positive[:-1, :-1], positive[1:, :-1], positive[:-1, 1:], positive[1:, 1:])
     mixed = (corners[0] != corners[1]) | (corners[0] != corners[2]) | (corners[0] != corners[3])
     bad = ~(finite[:-1, :-1] & finite[1:, :-1] & finite[:-1, 1:] & finite[1:, 1:])
-    # Between two corners of one sign, a parabola of second difference d dips at
-    # most d / 8 below the smaller of them: a corner within |d| of zero (eight
-    # times that margin) may have a line nearby that no sign change shows.
+    # Inside a tile whose corners have one sign, a quadratic with second
+    # differences dx and dy between corners dips at most (dx + dy) / 8 below its
+    # bilinear interpolation, so at most d / 4 (d the larger) below the smallest
+    # corner: a corner within d / 2 of zero (twice that margin) may have a line
+    # nearby that no sign change shows.
     with np.errstate(invalid="ignore"):
         padded = np.pad(lam, 1, mode="edge")
         curvature = np.fmax(
             np.abs(padded[2:, 1:-1] - 2 * lam + padded[:-2, 1:-1]),
             np.abs(padded[1:-1, 2:] - 2 * lam + padded[1:-1, :-2]),
         )
-        near = np.abs(lam) <= curvature
+        near = np.abs(lam) <= 0.5 * curvature
     near_tile = near[:-1, :-1] | near[1:, :-1] | near[:-1, 1:] | near[1:, 1:]
     return mixed | bad | near_tile, corners[0]
 

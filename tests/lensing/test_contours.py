@@ -88,7 +88,7 @@ def test_compiled_contours_keep_the_positive_side_on_their_left():
 
 
 def test_contours_leaving_the_grid_are_open(monkeypatch):
-    y, x = np.indices((40, 50), dtype=float)
+    _, x = np.indices((40, 50), dtype=float)
     for contours, _ in both(TiledField.whole(x - 20.25), monkeypatch):
         ((vertices, closed),) = contours
         assert not closed

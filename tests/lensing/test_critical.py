@@ -79,6 +79,28 @@ def test_sie_line_is_an_ellipse_and_caustic_an_astroid(toy):
     assert 0 < line["caustic_area"].to_value(u.arcsec**2) < 4 * cusp_x * cusp_y
 
 
+def test_caustic_areas_of_several_caustics_at_once():
+    from ggsltools.lensing.critical import _caustic_polygons, _polygon_measures
+
+    square = (np.array([0.0, 2.0, 2.0, 0.0]), np.array([0.0, 0.0, 2.0, 2.0]))
+    # a bow tie, two triangles of area 1 crossing at (1, 1)
+    bow = (np.array([0.0, 2.0, 2.0, 0.0]), np.array([0.0, 2.0, 0.0, 2.0]))
+    point = (np.full(5, 3.0), np.full(5, -1.0))
+    segment = (np.array([0.0, 1.0]), np.array([0.0, 1.0]))
+    caustics = [point, square, segment, bow, point]
+    shapes = _caustic_polygons([c[0] for c in caustics], [c[1] for c in caustics])
+    assert_allclose([s.area for s in shapes], [0.0, 4.0, 0.0, 2.0, 0.0])
+    # circles through the vertices of polygons stored in a row (one clockwise):
+    # the curvature correction gives the areas of the circles
+    phi = np.linspace(0, 2 * np.pi, 24, endpoint=False)
+    x = np.concatenate([np.cos(phi), 5.0 + 2.0 * np.cos(phi[::-1]), 9.0 + 0.5 * np.cos(phi)])
+    y = np.concatenate([np.sin(phi), 2.0 * np.sin(phi[::-1]), 0.5 * np.sin(phi)])
+    area, cx, cy = _polygon_measures(x, y, [24, 24, 24])
+    assert_allclose(area, np.pi * np.array([1.0, 4.0, 0.25]), rtol=1e-4)
+    assert_allclose(cx, [0.0, 5.0, 9.0], atol=1e-12)
+    assert_allclose(cy, 0.0, atol=1e-12)
+
+
 def test_lens_equation_maps_lines_onto_caustics(toy):
     cluster = toy.make_cluster()
     lines = critical_lines(cluster, grid_for(toy, 12, scale=0.08), z_source=3.0)
