@@ -109,14 +109,31 @@ def _isothermal_hessian_sum(x, y, k, out):
                         hxx[jj] += fa * cc - 2.0 * fb * cs + fd * ss
                         hxy[jj] += (fa - fd) * cs + fb * (cc - ss)
                         hyy[jj] += fa * ss + 2.0 * fb * cs + fd * cc
+            elif a == 0.0 and s == math.inf:
+                # SIS: b0 (y^2, -x y, x^2) / r^3, in any frame
+                for jj in range(m):
+                    dx = x[j0 + jj] - k[i, 0]
+                    dy = y[j0 + jj] - k[i, 1]
+                    rr = dx * dx + dy * dy
+                    inv_r = 1.0 / math.sqrt(rr)
+                    f = scale * inv_r * inv_r * inv_r
+                    fa = f * dy * dy
+                    fb = -f * dx * dy
+                    fd = f * dx * dx
+                    if rr == 0.0:
+                        fa = centre
+                        fb = 0.0
+                        fd = centre
+                    hxx[jj] += fa
+                    hxy[jj] += fb
+                    hyy[jj] += fd
             else:
+                # a circular profile: the same second derivatives in any frame
                 finite_cut = s < math.inf
                 for jj in range(m):
                     dx = x[j0 + jj] - k[i, 0]
                     dy = y[j0 + jj] - k[i, 1]
-                    xp = dx * c + dy * sn
-                    yp = -dx * sn + dy * c
-                    rr = xp * xp + yp * yp
+                    rr = dx * dx + dy * dy
                     ra = math.sqrt(rr + a * a)
                     qv = 1.0 / (ra + a)
                     dq = -1.0 / (ra * (ra + a) ** 2)
@@ -124,16 +141,16 @@ def _isothermal_hessian_sum(x, y, k, out):
                         rs = math.sqrt(rr + s * s)
                         qv -= 1.0 / (rs + s)
                         dq += 1.0 / (rs * (rs + s) ** 2)
-                    fa = scale * (qv + dq * xp * xp)
-                    fb = scale * dq * xp * yp
-                    fd = scale * (qv + dq * yp * yp)
+                    fa = scale * (qv + dq * dx * dx)
+                    fb = scale * dq * dx * dy
+                    fd = scale * (qv + dq * dy * dy)
                     if a == 0.0 and rr == 0.0:
                         fa = centre
                         fb = 0.0
                         fd = centre
-                    hxx[jj] += fa * cc - 2.0 * fb * cs + fd * ss
-                    hxy[jj] += (fa - fd) * cs + fb * (cc - ss)
-                    hyy[jj] += fa * ss + 2.0 * fb * cs + fd * cc
+                    hxx[jj] += fa
+                    hxy[jj] += fb
+                    hyy[jj] += fd
         for jj in range(m):
             out[0, j0 + jj] += hxx[jj]
             out[1, j0 + jj] += hxy[jj]
