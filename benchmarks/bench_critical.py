@@ -47,7 +47,7 @@ N_MEMBERS = 100
 HALO_B0, HALO_CORE, HALO_CUT = 25.0, 2.0, 300.0
 Z_LENS, Z_SOURCE = 0.4, 2.0
 CENTER = SkyCoord(3.586 * u.deg, -30.4 * u.deg)
-REPEAT = 2
+REPEAT = 3
 
 
 def make_members(rng):

@@ -565,10 +565,9 @@ def _over_threads(kernel):
 
 
 if numba is not None:
-    # numpy's error model (a division by zero gives inf or NaN, as the formulas
-    # expect) lets the compiler vectorise the loops.
     # Fast arithmetic that keeps infinities (the cut radius of a PIEMD or SIS is
-    # inf) and NaNs meaningful.
+    # inf) and NaNs meaningful; numpy's error model (a division by zero gives inf
+    # or NaN, as the formulas expect) lets the compiler vectorise the loops.
     _FASTMATH = {"nsz", "arcp", "contract", "afn", "reassoc"}
     _compile = numba.njit(cache=True, nogil=True, error_model="numpy", fastmath=_FASTMATH)
     isothermal_sum_deflection_serial = _compile(_isothermal_deflection_sum)

@@ -21,35 +21,15 @@ import math
 import contourpy
 import numpy as np
 
-__all__ = ["TiledField", "shoelace"]
+__all__ = ["TiledField"]
 
 #: contourpy's code for a segment that closes a polygon.
 _CLOSEPOLY = 79
 
 
-def shoelace(x, y):
-    """Signed area and centroid of a closed polygon (vertices not repeated).
-
-    Parameters
-    ----------
-    x, y : `~numpy.ndarray`
-        The vertices, in order; the area is positive when they turn
-        counter-clockwise (x to the right, y up).
-
-    Returns
-    -------
-    area, cx, cy : float
-        Signed area and centroid (the mean vertex for a polygon of no area).
-    """
-    xs = np.roll(x, -1)
-    ys = np.roll(y, -1)
-    cross = x * ys - xs * y
-    area = 0.5 * cross.sum()
-    if area == 0:
-        return 0.0, float(np.mean(x)), float(np.mean(y))
-    cx = ((x + xs) * cross).sum() / (6.0 * area)
-    cy = ((y + ys) * cross).sum() / (6.0 * area)
-    return float(area), float(cx), float(cy)
+def _signed_area(x, y):
+    """Signed area of a closed polygon (vertices not repeated), positive counter-clockwise."""
+    return 0.5 * float(np.sum(x * np.roll(y, -1) - np.roll(x, -1) * y))
 
 
 class TiledField:
@@ -224,7 +204,7 @@ class TiledField:
         inside is the negative side.
         """
         px, py = vertices[:, 0], vertices[:, 1]
-        signed_area = shoelace(px, py)[0]
+        signed_area = _signed_area(px, py)
         tx = np.roll(px, -1) - np.roll(px, 1)
         ty = np.roll(py, -1) - np.roll(py, 1)
         gx, gy = self.gradient(px, py)

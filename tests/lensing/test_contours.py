@@ -6,7 +6,7 @@ from numpy.testing import assert_allclose
 from scipy.ndimage import gaussian_filter, map_coordinates
 
 from ggsltools.lensing._fast import trace_zero_tiles
-from ggsltools.lensing.contours import TiledField, shoelace
+from ggsltools.lensing.contours import TiledField, _signed_area
 from ggsltools.lensing.lenstool import NO_NUMBA_VARIABLE
 
 needs_numba = pytest.mark.skipif(trace_zero_tiles is None, reason="numba is not installed")
@@ -84,7 +84,7 @@ def test_compiled_contours_keep_the_positive_side_on_their_left():
     # positive between the radii: the inner circle bounds the negative disc and
     # turns clockwise, positive outside it
     ((vertices, closed),) = contours
-    assert closed and shoelace(vertices[:, 0], vertices[:, 1])[0] < 0
+    assert closed and _signed_area(vertices[:, 0], vertices[:, 1]) < 0
 
 
 def test_contours_leaving_the_grid_are_open(monkeypatch):
