@@ -125,7 +125,14 @@ class LensModel(abc.ABC):
         InputError
             If ``z_source`` is not larger than `z_lens`.
         """
-        return distance_ratio(self._z_lens, z_source, cosmology=self._cosmology)
+        if np.ndim(z_source):
+            return distance_ratio(self._z_lens, z_source, cosmology=self._cosmology)
+        # the ratios of single redshifts are kept: searches ask for them often
+        ratios = self.__dict__.setdefault("_distance_ratios", {})
+        z_source = float(z_source)
+        if z_source not in ratios:
+            ratios[z_source] = distance_ratio(self._z_lens, z_source, cosmology=self._cosmology)
+        return ratios[z_source]
 
     @abc.abstractmethod
     def deflection_arcsec(self, x, y, *, z_source):

@@ -40,6 +40,19 @@ def test_deflection_units_at_the_boundary(sis):
         sis.deflection(x, y, z_source=0.2)
 
 
+def test_distance_ratios_are_those_of_the_cosmology(sis):
+    from ggsltools.cosmology import distance_ratio
+
+    expected = distance_ratio(sis.z_lens, [1.0, 2.0, 2.0], cosmology=sis.cosmology)
+    assert sis.distance_ratio(1.0) == expected[0]
+    assert sis.distance_ratio(2.0) == sis.distance_ratio(np.float32(2.0)) == expected[1]
+    np.testing.assert_array_equal(sis.distance_ratio(np.array([1.0, 2.0])), expected[:2])
+    # a bad redshift is refused every time it is asked for
+    for _ in range(2):
+        with pytest.raises(InputError, match="z_source=0.1"):
+            sis.distance_ratio(0.1)
+
+
 def test_finite_difference_hessian_gives_sis_convergence(sis):
     # kappa = theta_E / (2 r) for an SIS; gamma has the same size
     x = np.array([0.7, 2.0, -3.0])

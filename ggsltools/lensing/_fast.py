@@ -585,7 +585,7 @@ if numba is not None:
     _crossing = numba.njit(cache=True, inline="always")(_crossing)
     _exit_side = numba.njit(cache=True, inline="always")(_exit_side)
     _follow = numba.njit(cache=True)(_follow)
-    trace_zero_tiles = numba.njit(cache=True)(_trace_zero_tiles)
+    trace_zero_tiles = numba.njit(cache=True, nogil=True)(_trace_zero_tiles)
 else:
     isothermal_sum_deflection = isothermal_sum_deflection_serial = bspline3_at = None
     isothermal_sum_hessian = isothermal_sum_hessian_serial = None

@@ -59,6 +59,8 @@ class TiledField:
         self.fill = np.asarray(fill, dtype=float)
         self.shape = tuple(int(n) for n in shape)
         self.tile = (self.values.shape[1] - 1, self.values.shape[2] - 1)
+        # the values with non-finite ones replaced, for `sample` (made when first asked)
+        self._finite = None
 
     @classmethod
     def whole(cls, field):
@@ -94,11 +96,10 @@ class TiledField:
         slot = self.index[i, j]
         held = slot >= 0
         a, b = row - i * tr, col - j * tc
-        s = np.where(held, slot, 0)
-        corners = [
-            np.nan_to_num(self.values[s, a + da, b + db], nan=0.0, posinf=1e3, neginf=-1e3)
-            for da, db in ((0, 0), (0, 1), (1, 0), (1, 1))
-        ]
+        if self._finite is None:
+            self._finite = np.nan_to_num(self.values, nan=0.0, posinf=1e3, neginf=-1e3).ravel()
+        first = (np.where(held, slot, 0) * (tr + 1) + a) * (tc + 1) + b
+        corners = [self._finite.take(first + offset) for offset in (0, 1, tc + 1, tc + 2)]
         value = (corners[0] * (1 - fx) + corners[1] * fx) * (1 - fy) + (
             corners[2] * (1 - fx) + corners[3] * fx
         ) * fy

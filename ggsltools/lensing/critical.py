@@ -21,6 +21,7 @@ round-trip them through ECSV, `write_regions` exports DS9 polygons.
 """
 
 from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
 
 import astropy.units as u
 import numpy as np
@@ -34,6 +35,7 @@ from ..staging import staged_paths
 from ..units import to_arcsec
 from .contours import TiledField
 from .maps import (
+    _grid_pixel_scale,
     _grid_xy,
     _hessian_at,
     _model_to_radec,
@@ -181,12 +183,6 @@ def _refine_vertices(model, wcs, field, px, py, kind, z_source, steps):
     return px, py
 
 
-def _grid_pixel_scale(wcs):
-    """Mean pixel side of a celestial WCS, in arcsec."""
-    scales = wcs.proj_plane_pixel_scales()
-    return float(np.mean([s.to_value(u.arcsec) for s in scales]))
-
-
 def _line_records(model, wcs, kind, field, contours, *, z_source, refine):
     """Line records of contours traced on a field, refined and mapped to their caustics.
 
@@ -224,17 +220,9 @@ def _lines_from_hessian(
     records = []
     n_holes = 0
     shape = hessian.shape[1:]
-    psi_xx, psi_xy, psi_yy = hessian
-    one_minus_kappa = psi_xx + psi_yy
-    one_minus_kappa *= -0.5
-    one_minus_kappa += 1.0
-    gamma = psi_xx - psi_yy
-    gamma *= 0.5
-    np.hypot(gamma, psi_xy, out=gamma)
+    eigenvalues = _eigenvalues(hessian)
     for kind in kinds:
-        field = TiledField.whole(
-            one_minus_kappa - gamma if kind == "tangential" else one_minus_kappa + gamma
-        )
+        field = TiledField.whole(eigenvalues[kind])
         traced, holes = field.contours()
         n_holes += holes
         kept = []
@@ -272,8 +260,10 @@ def _lines_from_tiles(tiles, *, z_source, kinds, refine):
     fields, fraction = tiles.fields(z_source, kinds)
     records = []
     n_holes = 0
-    for kind in kinds:
-        traced, holes = fields[kind].contours()
+    # the tracer releases the GIL: the kinds are traced side by side
+    with ThreadPoolExecutor(len(kinds)) as pool:
+        contours = list(pool.map(lambda kind: fields[kind].contours(), kinds))
+    for kind, (traced, holes) in zip(kinds, contours):
         n_holes += holes
         records.extend(
             _line_records(

@@ -881,19 +881,20 @@ def _table(pots):
     return t
 
 
-def _potential_params(row):
-    """Plain-float parameters of one row of a potentials table."""
-    return (
-        int(row["profile"]),
-        float(row["x"].to_value(u.arcsec)),
-        float(row["y"].to_value(u.arcsec)),
-        float(row["ellipticity"]),
-        float(row["eps"]),
-        math.radians(float(row["angle"].to_value(u.deg))),
-        float(row["r_core"].to_value(u.arcsec)),
-        float(row["r_cut"].to_value(u.arcsec)),
-        float(row["b0"].to_value(u.arcsec)),
+def _potential_params(potentials):
+    """Plain-float parameters of every row of a potentials table, a tuple a row."""
+    columns = (
+        np.asarray(potentials["profile"], dtype=int).tolist(),
+        potentials["x"].to_value(u.arcsec).tolist(),
+        potentials["y"].to_value(u.arcsec).tolist(),
+        np.asarray(potentials["ellipticity"], dtype=float).tolist(),
+        np.asarray(potentials["eps"], dtype=float).tolist(),
+        np.radians(potentials["angle"].to_value(u.deg)).tolist(),
+        potentials["r_core"].to_value(u.arcsec).tolist(),
+        potentials["r_cut"].to_value(u.arcsec).tolist(),
+        potentials["b0"].to_value(u.arcsec).tolist(),
     )
+    return list(zip(*columns))
 
 
 def _one(kind, params, x, y):
@@ -917,7 +918,7 @@ def _one(kind, params, x, y):
 
 
 def _sum(kind, potentials, x, y, weights, chunk):
-    params = [_potential_params(row) for row in potentials]
+    params = _potential_params(potentials)
     return _sum_params(kind, params, x, y, weights, chunk)
 
 
@@ -1107,7 +1108,7 @@ class NearFarSum:
     def __init__(
         self, potentials, *, spacing=0.1, near_radius=2.5, levels=3, cell=3.0, chunk=65536
     ):
-        self.params = [_potential_params(row) for row in potentials]
+        self.params = _potential_params(potentials)
         self.cx = np.array([p[1] for p in self.params])
         self.cy = np.array([p[2] for p in self.params])
         # The interpolation error of a potential scales as b0 / r^5: strong ones
@@ -1241,6 +1242,12 @@ class NearFarSum:
         out = np.zeros((ncomp,) + x.shape)
         if x.size == 0 or not self.params:
             return out
+        finite = np.isfinite(x) & np.isfinite(y)
+        if not finite.all():
+            # no cell for positions that are not finite: their sums are NaN
+            out[:, ~finite] = np.nan
+            out[:, finite] = self.evaluate(kind, x[finite], y[finite], weights, progress=progress)
+            return out
         # With one factor for all the potentials (one lens plane), the lattices
         # are built for unit weights and reused for every source redshift.
         scale = 1.0
@@ -1249,23 +1256,34 @@ class NearFarSum:
         key = weights.tobytes()
         flat_x, flat_y = x.ravel(), y.ravel()
         flat_out = out.reshape(ncomp, -1)
-        # Group the positions by cell: one sort of int32 cell numbers.
-        cx = np.floor((flat_x - flat_x.min()) / self.cell).astype(np.int32)
-        cell_key = np.floor((flat_y - flat_y.min()) / self.cell).astype(np.int32)
-        cell_key *= int(cx.max()) + 1
+        # The cell of every position, as a cell number.
+        cx = np.floor((flat_x - flat_x.min()) / self.cell).astype(np.int64)
+        cell_key = np.floor((flat_y - flat_y.min()) / self.cell).astype(np.int64)
+        n_columns = int(cx.max()) + 1
+        cell_key *= n_columns
         cell_key += cx
         del cx
-        order = np.argsort(cell_key, kind="stable")
-        sorted_keys = cell_key[order]
-        del cell_key
-        starts = np.flatnonzero(np.diff(sorted_keys, prepend=sorted_keys[0] - 1))
-        del sorted_keys
+        n_cells = int(cell_key.max()) + 1
+        if n_cells <= 4 * cell_key.size:
+            occupied = np.zeros(n_cells, dtype=bool)
+            occupied[cell_key] = True
+            n_occupied = int(np.count_nonzero(occupied))
+        else:  # a few positions far apart
+            n_occupied = np.unique(cell_key).size
         # Positions spread thinly over many cells (the vertices of lines, a
         # coarse lattice) would cost more, one small cell at a time, than one
         # exact pass over all of them.
-        exact = flat_x.size * len(self.params) <= _CELL_COST * starts.size
-        bounds = zip(starts, np.append(starts[1:], order.size)) if not exact else ()
+        exact = flat_x.size * len(self.params) <= _CELL_COST * n_occupied
         cells = []
+        if not exact:
+            # group the positions by cell: one sort of the cell numbers
+            order = np.argsort(cell_key, kind="stable")
+            sorted_keys = cell_key[order]
+            starts = np.flatnonzero(np.diff(sorted_keys, prepend=sorted_keys[0] - 1))
+            bounds = zip(starts, np.append(starts[1:], order.size))
+        else:
+            bounds = ()
+        del cell_key
         for start, stop in bounds:
             index = order[start:stop]
             xs, ys = flat_x[index], flat_y[index]
@@ -1274,7 +1292,7 @@ class NearFarSum:
             cells.append((index, level, near))
         split_cost = sum(near.size * index.size for index, _, near in cells)
         if exact or flat_x.size * len(self.params) <= split_cost + _CELL_COST * len(cells):
-            out[...] = _sum_params(kind, self.params, x, y, weights, self.chunk)
+            out = _sum_params(kind, self.params, x, y, weights, self.chunk)
             cells = []
         if progress and cells:
             from tqdm.auto import tqdm

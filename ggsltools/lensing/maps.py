@@ -321,8 +321,10 @@ def grid_coordinates(model, grid):
     return _grid_xy(model, wcs, shape)
 
 
-#: Pixel step of the nodes at which `_grid_xy` evaluates a WCS without distortions.
-_WCS_NODE_STEP = 16
+#: Spacing (arcsec) of the nodes at which `_PixelFrame` evaluates a WCS without
+#: distortions, and the least and most pixels between nodes.
+_WCS_NODE_SPACING = 4.0
+_WCS_NODE_STEPS = (16, 64)
 
 
 def _grid_xy(model, wcs, shape):
@@ -330,50 +332,77 @@ def _grid_xy(model, wcs, shape):
     return _PixelFrame(model, wcs, shape).all()
 
 
+def _grid_pixel_scale(wcs):
+    """Mean pixel side of a celestial WCS, in arcsec."""
+    scales = wcs.proj_plane_pixel_scales()
+    return float(np.mean([s.to_value(u.arcsec) for s in scales]))
+
+
+_blas_controller = None
+
+
+def _one_blas_thread():
+    """A context in which BLAS runs on one thread.
+
+    Idle OpenBLAS threads wait busily for a while after each call; on a
+    machine whose cores the compiled lens-model sums then use, they would
+    slow those down more than the threads gained.
+    """
+    global _blas_controller
+    if _blas_controller is None:
+        from threadpoolctl import ThreadpoolController
+
+        _blas_controller = ThreadpoolController()
+    return _blas_controller.limit(limits=1, user_api="blas")
+
+
 class _PixelFrame:
     """Model-frame positions of the pixel centres of a grid: all of them, or some.
 
-    A WCS without distortions is evaluated at nodes every `_WCS_NODE_STEP`
-    pixels (and on the last row and column), and the positions in between are
-    interpolated with cubic splines (not-a-knot) along rows, then columns: the
-    projection varies on the scale of a radian, so the interpolation error is
-    below 1e-9 arcsec, for a fraction of the cost of the WCS at every pixel.
-    Splines are linear in the values they interpolate, so both passes are
-    matrix products; what is kept is, for every column (up to ``extend``
-    columns beyond the last, extrapolated), the cubic pieces along the rows.
-    `at` evaluates them at chosen pixels, also up to ``extend`` rows beyond
-    the last.
+    A WCS without distortions is evaluated at nodes about `_WCS_NODE_SPACING`
+    arcsec apart (and on the last row and column), and the positions in between
+    are interpolated with cubic splines (not-a-knot) along rows, then columns:
+    the projection varies on the scale of a radian, so the interpolation error
+    is below 1e-9 arcsec (1e-8 within a degree of a pole), for a fraction of the
+    cost of the WCS at every pixel. Splines are linear in the values they
+    interpolate, so both passes are matrix products; what is kept is, for every
+    column (up to ``extend`` columns beyond the last, extrapolated), the cubic
+    pieces along the rows. `at` evaluates them at chosen pixels, also up to
+    ``extend`` rows beyond the last.
     """
 
     def __init__(self, model, wcs, shape, *, extend=0):
         self.model = model
         self.wcs = wcs
         self.shape = ny, nx = tuple(int(n) for n in shape)
-        self.exact = wcs.has_distortion or min(self.shape) <= 4 * _WCS_NODE_STEP
+        low, high = _WCS_NODE_STEPS
+        self.step = step = int(np.clip(_WCS_NODE_SPACING / _grid_pixel_scale(wcs), low, high))
+        self.exact = wcs.has_distortion or min(self.shape) <= 4 * step
         if self.exact:
             return
-        rows = np.unique(np.append(np.arange(0, ny, _WCS_NODE_STEP), ny - 1)).astype(float)
-        cols = np.unique(np.append(np.arange(0, nx, _WCS_NODE_STEP), nx - 1)).astype(float)
+        rows = np.unique(np.append(np.arange(0, ny, step), ny - 1)).astype(float)
+        cols = np.unique(np.append(np.arange(0, nx, step), nx - 1)).astype(float)
         node_x, node_y = pixel_to_model(model, wcs, *np.meshgrid(cols, rows))
         # the spline through the nodes of a row, at every column: (nx + extend, ncols)
         along_rows = CubicSpline(cols, np.eye(cols.size), axis=0)(
             np.arange(nx + int(extend), dtype=float)
         )
         # the cubic pieces of the spline through the nodes of a column: (4, nrows - 1, nrows)
-        pieces = CubicSpline(rows, np.eye(rows.size), axis=0).c
+        pieces = CubicSpline(rows, np.eye(rows.size), axis=0).c.reshape(-1, rows.size)
         self._breaks = rows
-        self._pieces = [
-            (pieces.reshape(-1, rows.size) @ (nodes @ along_rows.T)).reshape(4, rows.size - 1, -1)
-            for nodes in (node_x, node_y)
-        ]
+        with _one_blas_thread():
+            self._pieces = [
+                ((pieces @ nodes) @ along_rows.T).reshape(4, rows.size - 1, -1)
+                for nodes in (node_x, node_y)
+            ]
 
     def at(self, py, px):
         """Positions x, y (arcsec) of pixels given by integer row and column arrays."""
         if self.exact:
             return pixel_to_model(self.model, self.wcs, px, py)
         breaks = self._breaks
-        # the nodes are every _WCS_NODE_STEP pixels, and on the last row
-        k = np.minimum(np.asarray(py) // _WCS_NODE_STEP, breaks.size - 2)
+        # the nodes are every `step` pixels, and on the last row
+        k = np.minimum(np.asarray(py) // self.step, breaks.size - 2)
         t = py - breaks[k]
         flat = k * self._pieces[0].shape[2] + px
         out = []

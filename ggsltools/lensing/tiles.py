@@ -42,9 +42,16 @@ TILE = 8
 def _eigenvalues(hessian):
     """lambda_t and lambda_r of second derivatives (3, ...)."""
     psi_xx, psi_xy, psi_yy = hessian
-    one_minus_kappa = 1.0 - 0.5 * (psi_xx + psi_yy)
-    gamma = np.hypot(0.5 * (psi_xx - psi_yy), psi_xy)
-    return {"tangential": one_minus_kappa - gamma, "radial": one_minus_kappa + gamma}
+    one_minus_kappa = psi_xx + psi_yy
+    one_minus_kappa *= -0.5
+    one_minus_kappa += 1.0
+    gamma = psi_xx - psi_yy
+    gamma *= 0.5
+    np.hypot(gamma, psi_xy, out=gamma)
+    return {
+        "tangential": one_minus_kappa - gamma,
+        "radial": np.add(one_minus_kappa, gamma, out=gamma),
+    }
 
 
 def _corner_flags(lam):
@@ -169,7 +176,11 @@ class TiledEigenvalues:
             start = 0 if store[1] is None else store[1].shape[1]
             index[missing[:, 0], missing[:, 1]] = start + np.arange(len(missing))
             store[1] = values if store[1] is None else np.concatenate([store[1], values], axis=1)
-        out = store[1][:, index[tiles[:, 0], tiles[:, 1]]]
+        if len(missing) == len(tiles):
+            # all new, in the order asked for
+            out = store[1][:, -len(tiles) :]
+        else:
+            out = store[1][:, index[tiles[:, 0], tiles[:, 1]]]
         return out * factor if factor != 1.0 else out
 
     def fields(self, z_source, kinds):

@@ -91,6 +91,35 @@ def test_large_grid_coordinates_interpolate_the_wcs(dec):
     assert np.abs(x - xe).max() < 1e-8 and np.abs(y - ye).max() < 1e-8
 
 
+@pytest.mark.parametrize("dec", [-30.4, 84.0, 89.0])
+def test_fine_grid_coordinates_interpolate_the_wcs(dec):
+    # On a fine grid the WCS nodes are farther apart in pixels (a few arcsec
+    # apart), and the positions still match the WCS at every pixel.
+    from ggsltools.lensing.maps import _PixelFrame
+
+    center = SkyCoord(150.0 * u.deg, dec * u.deg)
+    model = AnalyticLensModel([], z_lens=0.4, center=SkyCoord(150.01 * u.deg, (dec + 0.01) * u.deg))
+    grid = tangent_plane_grid(
+        center, size=(700 * 0.03, 650 * 0.03) * u.arcsec, pixel_scale=0.03 * u.arcsec
+    )
+    frame = _PixelFrame(model, grid, grid.array_shape)
+    assert not frame.exact and frame.step == 64
+    x, y = frame.all()
+    rows, cols = np.indices(x.shape)
+    xe, ye = pixel_to_model(model, grid, cols, rows)
+    assert np.abs(x - xe).max() < 1e-9 and np.abs(y - ye).max() < 1e-9
+
+
+def test_pixel_frame_runs_blas_on_one_thread():
+    from threadpoolctl import threadpool_info
+
+    from ggsltools.lensing.maps import _one_blas_thread
+
+    with _one_blas_thread():
+        blas = [lib for lib in threadpool_info() if lib["user_api"] == "blas"]
+        assert blas and all(lib["num_threads"] == 1 for lib in blas)
+
+
 def test_parse_grid_accepts_images_cutouts_and_pairs(sis, grid):
     data = np.zeros(grid.array_shape)
     assert parse_grid(NDData(data, wcs=grid))[1] == (80, 80)

@@ -242,6 +242,22 @@ def test_near_far_sums_without_numba(monkeypatch):
     np.testing.assert_allclose(values, plain, rtol=0, atol=1e-10)
 
 
+def test_near_far_sums_take_positions_far_apart_and_nans():
+    # Positions spread over many cells, far apart or not finite, are summed
+    # exactly: a NaN position gives NaN and leaves the others alone.
+    from ggsltools.lensing.lenstool import NearFarSum
+
+    model = AnalyticLensModel(_analytic_cluster(), z_lens=0.4)
+    weights = np.full(len(model.potentials), 0.7)
+    x = np.array([3.0, 2.0e4, np.nan, -15.0])
+    y = np.array([1.0, -3.0e4, 0.0, 8.0])
+    values = NearFarSum(model.potentials).evaluate("h", x, y, weights)
+    assert np.all(np.isnan(values[:, 2]))
+    keep = [0, 1, 3]
+    exact = model.hessian_arcsec(x[keep], y[keep], z_source=2.0) / model.distance_ratio(2.0)
+    np.testing.assert_allclose(values[:, keep], 0.7 * exact, rtol=1e-12, atol=1e-15)
+
+
 def test_analytic_model_without_components():
     model = AnalyticLensModel([], z_lens=0.3)
     x = np.linspace(-5, 5, 7)
