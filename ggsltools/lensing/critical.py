@@ -99,11 +99,6 @@ def _check_refine(refine):
 # ------------------------------------------------------------ array machinery
 
 
-def _eigenvalue(hessian, kind):
-    """lambda_t or lambda_r from psi_xx, psi_xy, psi_yy."""
-    return _eigenvalues(hessian)[kind]
-
-
 def _rings(sizes):
     """First vertex of each polygon, and the next and previous vertex of every vertex.
 
@@ -160,48 +155,92 @@ def _polygon_measures(x, y, sizes):
     return area, cx, cy
 
 
-def _refine_vertices(model, wcs, field, px, py, kind, z_source, steps):
-    """Newton steps moving vertices onto the exact zero of the eigenvalue.
+def _pixel_jacobian(model, wcs, px, py):
+    """Derivatives of model-frame positions with respect to pixels, near pixel positions.
 
-    The gradients come from ``field`` (a `~ggsltools.lensing.contours.TiledField`
-    of the grid the vertices were traced on).
+    Returns the 2 x 2 matrix d(x, y) / d(column, row) (arcsec per pixel) at
+    the mean of the positions.
     """
+    c, r = float(np.mean(px)), float(np.mean(py))
+    x, y = pixel_to_model(model, wcs, np.array([c, c + 1.0, c]), np.array([r, r, r + 1.0]))
+    return np.array([[x[1] - x[0], x[2] - x[0]], [y[1] - y[0], y[2] - y[0]]])
+
+
+def _trace(fields):
+    """The contours of several `~ggsltools.lensing.contours.TiledField`, traced side by side."""
+    if len(fields) == 1:
+        return [fields[0].contours()]
+    # the compiled tracer releases the GIL
+    with ThreadPoolExecutor(len(fields)) as pool:
+        return list(pool.map(TiledField.contours, fields))
+
+
+def _refine_vertices(model, wcs, parts, px, py, x, y, *, z_source, steps):
+    """Newton steps moving vertices onto the exact zero of their eigenvalue.
+
+    ``parts`` lists ``(kind, field, vertices)``: the vertices (a slice of
+    ``px``, ``py``) are on a zero contour of that eigenvalue traced on
+    ``field`` (a `~ggsltools.lensing.contours.TiledField`), whose gradient
+    gives the steps, in pixels. The eigenvalues are those of the model at the
+    model-frame positions ``x``, ``y``, which the steps move through the
+    Jacobian of the pixel grid.
+    """
+    tangential = np.zeros(px.size, dtype=bool)
+    for kind, _, part in parts:
+        tangential[part] = kind == "tangential"
+    jacobian = _pixel_jacobian(model, wcs, px, py)
+    gx, gy = np.empty_like(px), np.empty_like(py)
     for _ in range(steps):
-        x, y = pixel_to_model(model, wcs, px, py)
-        value = _eigenvalue(_points_method(model, "hessian")(x, y, z_source=z_source), kind)
-        gx, gy = field.gradient(px, py)
-        norm2 = gx * gx + gy * gy
+        eigenvalues = _eigenvalues(_points_method(model, "hessian")(x, y, z_source=z_source))
+        value = np.where(tangential, eigenvalues["tangential"], eigenvalues["radial"])
+        for _, field, part in parts:
+            gx[part], gy[part] = field.gradient(px[part], py[part])
         with np.errstate(divide="ignore", invalid="ignore"):
-            step = -value / norm2
+            step = -value / (gx * gx + gy * gy)
         step = np.where(np.isfinite(step), step, 0.0)
         dx = step * gx
         dy = step * gy
         length = np.hypot(dx, dy)
         shrink = np.where(length > 0.5, 0.5 / np.maximum(length, 1e-300), 1.0)
-        px = px + dx * shrink
-        py = py + dy * shrink
-    return px, py
+        dx *= shrink
+        dy *= shrink
+        px = px + dx
+        py = py + dy
+        x = x + jacobian[0, 0] * dx + jacobian[0, 1] * dy
+        y = y + jacobian[1, 0] * dx + jacobian[1, 1] * dy
+    return x, y
 
 
-def _line_records(model, wcs, kind, field, contours, *, z_source, refine):
-    """Line records of contours traced on a field, refined and mapped to their caustics.
+def _line_records(model, wcs, traced, *, z_source, refine):
+    """Line records of contours traced on fields, refined and mapped to their caustics.
 
-    ``contours`` lists ``(vertices, closed)`` in the grid's pixels, traced on
-    ``field`` (a `~ggsltools.lensing.contours.TiledField`). All the vertices
-    are refined and ray-traced together; the records come in the order of the
-    contours.
+    ``traced`` lists ``(kind, field, contours)``: ``contours`` lists
+    ``(vertices, closed)`` in the grid's pixels, traced on ``field`` (a
+    `~ggsltools.lensing.contours.TiledField` of that kind's eigenvalue). All
+    the vertices are refined and ray-traced together; the records come in the
+    order of the kinds and contours.
     """
-    if not contours:
+    traced = [(kind, field, contours) for kind, field, contours in traced if contours]
+    if not traced:
         return []
-    sizes = [len(v) for v, _ in contours]
-    px = np.concatenate([v[:, 0] for v, _ in contours])
-    py = np.concatenate([v[:, 1] for v, _ in contours])
-    if refine:
-        px, py = _refine_vertices(model, wcs, field, px, py, kind, z_source, refine)
+    sizes = [[len(v) for v, _ in contours] for _, _, contours in traced]
+    ends = np.cumsum([sum(n) for n in sizes])
+    parts = [
+        (kind, field, slice(end - sum(n), end))
+        for (kind, field, _), n, end in zip(traced, sizes, ends)
+    ]
+    px = np.concatenate([v[:, 0] for _, _, contours in traced for v, _ in contours])
+    py = np.concatenate([v[:, 1] for _, _, contours in traced for v, _ in contours])
     x, y = pixel_to_model(model, wcs, px, py)
+    if refine:
+        x, y = _refine_vertices(model, wcs, parts, px, py, x, y, z_source=z_source, steps=refine)
     alpha = _points_method(model, "deflection")(x, y, z_source=z_source)
-    closed = [c for _, c in contours]
-    return _records(kind, closed, x, y, x - alpha[0], y - alpha[1], sizes)
+    bx, by = x - alpha[0], y - alpha[1]
+    records = []
+    for (kind, _, part), (_, _, contours), n in zip(parts, traced, sizes):
+        closed = [c for _, c in contours]
+        records.extend(_records(kind, closed, x[part], y[part], bx[part], by[part], n))
+    return records
 
 
 def _lines_from_hessian(
@@ -221,9 +260,9 @@ def _lines_from_hessian(
     n_holes = 0
     shape = hessian.shape[1:]
     eigenvalues = _eigenvalues(hessian)
-    for kind in kinds:
-        field = TiledField.whole(eigenvalues[kind])
-        traced, holes = field.contours()
+    fields = [TiledField.whole(eigenvalues[kind]) for kind in kinds]
+    to_measure = []
+    for kind, field, (traced, holes) in zip(kinds, fields, _trace(fields)):
         n_holes += holes
         kept = []
         for vertices, closed in traced:
@@ -243,11 +282,13 @@ def _lines_from_hessian(
                     records.append(seen[signature])
                     continue
             kept.append((vertices, closed))
-        measured = _line_records(model, wcs, kind, field, kept, z_source=z_source, refine=refine)
-        records.extend(measured)
-        if seen is not None:
-            for (vertices, _), record in zip(kept, measured):
-                seen[_contour_signature(kind, vertices, origin)] = record
+        to_measure.append((kind, field, kept))
+    measured = _line_records(model, wcs, to_measure, z_source=z_source, refine=refine)
+    records.extend(measured)
+    if seen is not None:
+        kept = [(kind, vertices) for kind, _, contours in to_measure for vertices, _ in contours]
+        for (kind, vertices), record in zip(kept, measured):
+            seen[_contour_signature(kind, vertices, origin)] = record
     return records, n_holes
 
 
@@ -258,19 +299,16 @@ def _lines_from_tiles(tiles, *, z_source, kinds, refine):
     the grid's pixels evaluated.
     """
     fields, fraction = tiles.fields(z_source, kinds)
-    records = []
-    n_holes = 0
-    # the tracer releases the GIL: the kinds are traced side by side
-    with ThreadPoolExecutor(len(kinds)) as pool:
-        contours = list(pool.map(lambda kind: fields[kind].contours(), kinds))
-    for kind, (traced, holes) in zip(kinds, contours):
-        n_holes += holes
-        records.extend(
-            _line_records(
-                tiles.model, tiles.wcs, kind, fields[kind], traced, z_source=z_source, refine=refine
-            )
-        )
-    return records, n_holes, fraction
+    fields = [fields[kind] for kind in kinds]
+    traced = _trace(fields)
+    records = _line_records(
+        tiles.model,
+        tiles.wcs,
+        [(kind, field, contours) for kind, field, (contours, _) in zip(kinds, fields, traced)],
+        z_source=z_source,
+        refine=refine,
+    )
+    return records, sum(holes for _, holes in traced), fraction
 
 
 def _contour_signature(kind, vertices, origin):
@@ -590,7 +628,7 @@ def _member_cut(hessian, records, col, row, x, y):
     lens-model frame position.
     """
     c, r = int(round(col)), int(round(row))
-    patch = _eigenvalue(hessian[:, max(r - 1, 0) : r + 2, max(c - 1, 0) : c + 2], "tangential")
+    patch = _eigenvalues(hessian[:, max(r - 1, 0) : r + 2, max(c - 1, 0) : c + 2])["tangential"]
     critical = not np.all(np.isfinite(patch)) or np.nanmin(patch) < 0
     if not critical:
         return False
