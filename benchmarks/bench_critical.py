@@ -48,6 +48,8 @@ HALO_B0, HALO_CORE, HALO_CUT = 25.0, 2.0, 300.0
 Z_LENS, Z_SOURCE = 0.4, 2.0
 CENTER = SkyCoord(3.586 * u.deg, -30.4 * u.deg)
 REPEAT = 3
+#: Seconds of rest before each run.
+SETTLE = 0.5
 
 
 def make_members(rng):
@@ -171,6 +173,9 @@ def main():
     results = {}
     for _ in range(REPEAT):
         for name, function in runs.items():
+            # OpenBLAS threads wait busily for a while after a call: let those
+            # of the previous run go idle, so that they do not slow this one.
+            time.sleep(SETTLE)
             start = time.perf_counter()
             results[name] = function()
             times[name].append(time.perf_counter() - start)

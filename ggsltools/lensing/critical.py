@@ -20,6 +20,7 @@ variable-length columns (arcsec, lens-model frame); `write_lines` and `read_line
 round-trip them through ECSV, `write_regions` exports DS9 polygons.
 """
 
+import math
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 
@@ -411,7 +412,7 @@ def _lines_table(records, model, meta):
         key=lambda i: (
             records[i]["kind"] != "tangential",
             not records[i]["closed"],
-            -np.nan_to_num(records[i]["theta_e"], nan=0.0),
+            -(0.0 if math.isnan(records[i]["theta_e"]) else records[i]["theta_e"]),
         ),
     )
     records = [records[i] for i in order]
@@ -1125,10 +1126,18 @@ def _traced_by(line, fine, *, tolerance):
 
 
 def _polygons(lines, which="line"):
-    return [
-        shapely.Polygon(np.column_stack([px, py])) if closed and len(px) >= 3 else None
-        for px, py, closed in zip(lines[f"{which}_x"], lines[f"{which}_y"], lines["closed"])
-    ]
+    """Shapely polygons of the closed lines (or caustics); None for the others."""
+    xs, ys = lines[f"{which}_x"], lines[f"{which}_y"]
+    sizes = np.array([len(px) for px in xs], dtype=np.int64)
+    out = np.full(len(lines), None, dtype=object)
+    kept = np.flatnonzero(np.asarray(lines["closed"], dtype=bool) & (sizes >= 3))
+    if kept.size:
+        coords = np.column_stack(
+            [np.concatenate([xs[i] for i in kept]), np.concatenate([ys[i] for i in kept])]
+        )
+        ring = np.repeat(np.arange(kept.size), sizes[kept])
+        out[kept] = shapely.polygons(shapely.linearrings(coords, indices=ring))
+    return out
 
 
 def assign_members(lines, members, *, id_column="id", rank_by=None, largest=True):
@@ -1237,16 +1246,15 @@ def classify_lines(
         icrs = cluster_center.icrs
         cx, cy = _radec_to_model(icrs.ra.deg, icrs.dec.deg, center)
     lines = lines.copy()
-    classes = np.full(len(lines), "unknown", dtype="U9")
-    for i, polygon in enumerate(_polygons(lines)):
-        if polygon is None:
-            continue
-        primary = (
-            bool(shapely.contains_xy(polygon, cx, cy))
-            or lines["theta_e"][i].to_value(u.arcsec) >= theta_min
-            or lines["n_members"][i] >= primary_min_members
-        )
-        classes[i] = "primary" if primary else "secondary"
+    polygons = _polygons(lines)
+    measured = np.not_equal(polygons, None)
+    primary = (
+        shapely.contains_xy(polygons, cx, cy)
+        | (np.nan_to_num(lines["theta_e"].to_value(u.arcsec)) >= theta_min)
+        | (np.asarray(lines["n_members"]) >= primary_min_members)
+    )
+    classes = np.where(primary, "primary", "secondary").astype("U9")
+    classes[~measured] = "unknown"
     lines["classification"] = classes
     lines.meta["primary_theta_min_arcsec"] = theta_min
     lines.meta["primary_min_members"] = int(primary_min_members)

@@ -376,7 +376,9 @@ class _PixelFrame:
         self.wcs = wcs
         self.shape = ny, nx = tuple(int(n) for n in shape)
         low, high = _WCS_NODE_STEPS
-        self.step = step = int(np.clip(_WCS_NODE_SPACING / _grid_pixel_scale(wcs), low, high))
+        # a power of two, so that tiles of a power-of-two side lie between node rows
+        step = 2 ** int(np.floor(np.log2(_WCS_NODE_SPACING / _grid_pixel_scale(wcs))))
+        self.step = step = int(np.clip(step, low, high))
         self.exact = wcs.has_distortion or min(self.shape) <= 4 * step
         if self.exact:
             return
@@ -412,6 +414,51 @@ class _PixelFrame:
             for m in range(1, 4):
                 value *= t
                 value += c[m].take(flat)
+            out.append(value)
+        return tuple(out)
+
+    def blocks(self, row0, col0, size):
+        """Positions x, y (arcsec) of square blocks of pixels.
+
+        Parameters
+        ----------
+        row0, col0 : `~numpy.ndarray`
+            Integer row and column of the first pixel of every block.
+        size : int
+            Side of the blocks, in pixels.
+
+        Returns
+        -------
+        x, y : `~numpy.ndarray`
+            Arrays ``(n, size, size)``.
+
+        Notes
+        -----
+        A block is evaluated with the pieces of the node interval of its first
+        row: a block of ``step + 1`` rows or fewer starting on a multiple of
+        its side less one, when that divides the node step, reaches at most
+        the end of that interval, where the next piece starts with the same
+        value.
+        """
+        row0 = np.asarray(row0, dtype=np.int64)
+        col0 = np.asarray(col0, dtype=np.int64)
+        offsets = np.arange(size)
+        if self.exact:
+            rows = np.broadcast_to(row0[:, None, None] + offsets[:, None], (row0.size, size, size))
+            cols = np.broadcast_to(col0[:, None, None] + offsets, (row0.size, size, size))
+            return self.at(rows, cols)
+        breaks = self._breaks
+        k = np.minimum(row0 // self.step, breaks.size - 2)
+        t = ((row0 - breaks[k])[:, None] + offsets)[:, :, None]
+        flat = (k * self._pieces[0].shape[2] + col0)[:, None] + offsets
+        out = []
+        for c in self._pieces:
+            c = c.reshape(4, -1)
+            value = c[0].take(flat)[:, None, :] * t
+            for m in range(1, 4):
+                if m > 1:
+                    value *= t
+                value += c[m].take(flat)[:, None, :]
             out.append(value)
         return tuple(out)
 

@@ -142,8 +142,7 @@ class TiledEigenvalues:
         ref = self._reference
         return ref, self.model.distance_ratio(z_source) / self.model.distance_ratio(ref)
 
-    def _evaluate(self, rows, cols, z_source):
-        x, y = self.frame.at(rows, cols)
+    def _hessian(self, x, y, z_source):
         return _points_method(self.model, "hessian")(x, y, z_source=z_source)
 
     def _corner_hessian(self, z_source):
@@ -155,7 +154,7 @@ class TiledEigenvalues:
                 np.arange(self.n_tiles[1] + 1) * t,
                 indexing="ij",
             )
-            self._corners[key] = self._evaluate(rows, cols, key)
+            self._corners[key] = self._hessian(*self.frame.at(rows, cols), key)
         return self._corners[key] * factor if factor != 1.0 else self._corners[key]
 
     def _tile_hessians(self, tiles, z_source):
@@ -168,11 +167,9 @@ class TiledEigenvalues:
         missing = tiles[index[tiles[:, 0], tiles[:, 1]] < 0]
         if len(missing):
             t = self.tile
-            offsets = np.arange(t + 1)
-            rows = missing[:, 0, None, None] * t + offsets[None, :, None]
-            cols = missing[:, 1, None, None] * t + offsets[None, None, :]
-            rows, cols = np.broadcast_arrays(rows, cols)
-            values = self._evaluate(rows, cols, key)
+            values = self._hessian(
+                *self.frame.blocks(missing[:, 0] * t, missing[:, 1] * t, t + 1), key
+            )
             start = 0 if store[1] is None else store[1].shape[1]
             index[missing[:, 0], missing[:, 1]] = start + np.arange(len(missing))
             store[1] = values if store[1] is None else np.concatenate([store[1], values], axis=1)

@@ -136,6 +136,26 @@ def test_pixel_frame_at_matches_the_whole_grid():
     assert_allclose(ya, y[rows, cols], rtol=0, atol=1e-10)
 
 
+def test_pixel_frame_blocks_match_the_pixels():
+    model = cluster(n_members=0)
+    g = grid(size=40.0, scale=0.06)
+    frame = _PixelFrame(model, g, g.array_shape, extend=TILE)
+    assert not frame.exact and frame.step % TILE == 0
+    x, y = frame.all()
+    rng = np.random.default_rng(1)
+    ny, nx = g.array_shape
+    row0 = rng.integers(0, (ny - 1) // TILE, 200) * TILE
+    col0 = rng.integers(0, (nx - 1) // TILE, 200) * TILE
+    xb, yb = frame.blocks(row0, col0, TILE + 1)
+    assert xb.shape == (200, TILE + 1, TILE + 1)
+    offsets = np.arange(TILE + 1)
+    rows = np.minimum(row0[:, None, None] + offsets[:, None], ny - 1)
+    cols = np.minimum(col0[:, None, None] + offsets, nx - 1)
+    inside = (row0[:, None, None] + offsets[:, None] < ny) & (col0[:, None, None] + offsets < nx)
+    assert_allclose(xb[inside], x[rows, cols][inside], rtol=0, atol=1e-10)
+    assert_allclose(yb[inside], y[rows, cols][inside], rtol=0, atol=1e-10)
+
+
 def test_tiles_are_evaluated_once_for_several_redshifts():
     model = cluster()
     g = grid()
