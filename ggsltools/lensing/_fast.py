@@ -280,18 +280,12 @@ def _bspline3(coefficients, rows, cols, out):
 # and 3 (west, column c); side s runs from corner s to corner s + 1.
 
 
-def _pixel(index, values, tr, tc, row, col):
-    """The value of a pixel from the first held tile of those that share it."""
+def _held(index, i, j):
+    """The slot of tile (i, j), or -1 if it is not held or off the grid."""
     nty, ntx = index.shape
-    i = min(row // tr, nty - 1)
-    j = min(col // tc, ntx - 1)
-    # a pixel on the edge of a tile is also on the edge of the tiles before it
-    for di in range(2 if i >= 1 and row == i * tr else 1):
-        for dj in range(2 if j >= 1 and col == j * tc else 1):
-            slot = index[i - di, j - dj]
-            if slot >= 0:
-                return values[slot, row - (i - di) * tr, col - (j - dj) * tc]
-    return math.nan
+    if i < 0 or j < 0 or i >= nty or j >= ntx:
+        return -1
+    return index[i, j]
 
 
 def _share_edges(index, values, tiles, tr, tc):
@@ -299,16 +293,35 @@ def _share_edges(index, values, tiles, tr, tc):
 
     Tiles evaluated apart can hold values of one pixel that differ in the
     last bits; a contour must see one value, or the cells on either side of
-    an edge could disagree on whether it is crossed.
+    an edge could disagree on whether it is crossed. The copy kept is that of
+    the first held tile, in the order (i, j), (i, j - 1), (i - 1, j),
+    (i - 1, j - 1), of those sharing the pixel, tile (i, j) being the one
+    whose first row and column the pixel is on: a tile keeps its first row and
+    column, and takes its last row and column from the tiles after it.
     """
     shared = values.copy()
     for slot in range(values.shape[0]):
-        row0 = tiles[slot, 0] * tr
-        col0 = tiles[slot, 1] * tc
-        for a in range(tr + 1):
-            for b in range(tc + 1):
-                if a == 0 or b == 0 or a == tr or b == tc:
-                    shared[slot, a, b] = _pixel(index, values, tr, tc, row0 + a, col0 + b)
+        i = tiles[slot, 0]
+        j = tiles[slot, 1]
+        right = _held(index, i, j + 1)
+        below = _held(index, i + 1, j)
+        if right >= 0:
+            for a in range(tr):
+                shared[slot, a, tc] = values[right, a, 0]
+        if below >= 0:
+            for b in range(tc):
+                shared[slot, tr, b] = values[below, 0, b]
+        else:
+            below_left = _held(index, i + 1, j - 1)
+            if below_left >= 0:
+                shared[slot, tr, 0] = values[below_left, 0, tc]
+        diagonal = _held(index, i + 1, j + 1)
+        if diagonal >= 0:
+            shared[slot, tr, tc] = values[diagonal, 0, 0]
+        elif below >= 0:
+            shared[slot, tr, tc] = values[below, 0, tc]
+        elif right >= 0:
+            shared[slot, tr, tc] = values[right, tr, 0]
     return shared
 
 
@@ -576,7 +589,7 @@ if numba is not None:
     isothermal_sum_hessian = _over_threads(isothermal_sum_hessian_serial)
     bspline3_at = numba.njit(cache=True)(_bspline3)
     # the tracer's helpers, compiled before it (it calls them by these names)
-    _pixel = numba.njit(cache=True, inline="always")(_pixel)
+    _held = numba.njit(cache=True, inline="always")(_held)
     _share_edges = numba.njit(cache=True)(_share_edges)
     _cell_corners = numba.njit(cache=True, inline="always")(_cell_corners)
     _mark = numba.njit(cache=True, inline="always")(_mark)
