@@ -107,9 +107,12 @@ class TiledField:
 
     def gradient(self, px, py):
         """Gradient (per pixel) at pixel positions, by bilinear differences."""
-        gx = self.sample(px + 0.5, py) - self.sample(px - 0.5, py)
-        gy = self.sample(px, py + 0.5) - self.sample(px, py - 0.5)
-        return gx, gy
+        px, py = np.asarray(px, dtype=float), np.asarray(py, dtype=float)
+        samples = self.sample(
+            np.concatenate([px + 0.5, px - 0.5, px, px]),
+            np.concatenate([py, py, py + 0.5, py - 0.5]),
+        ).reshape((4,) + px.shape)
+        return samples[0] - samples[1], samples[2] - samples[3]
 
     def assemble(self):
         """The whole grid as one array: held tiles, the fill elsewhere, NaN where not finite."""

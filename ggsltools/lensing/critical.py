@@ -333,7 +333,8 @@ def _caustic_polygons(caustics_x, caustics_y):
     Returns an object array of geometries, one a caustic.
     """
     sizes = np.array([len(b) for b in caustics_x], dtype=np.int64)
-    out = np.array([shapely.Polygon() for _ in sizes], dtype=object)
+    # shapely geometries are immutable: one empty polygon serves every caustic
+    out = np.full(len(sizes), shapely.Polygon(), dtype=object)
     if not np.any(sizes):
         return out
     bx = np.concatenate([np.asarray(b, dtype=float) for b in caustics_x])
@@ -349,7 +350,10 @@ def _caustic_polygons(caustics_x, caustics_y):
         keep = np.repeat(traced, sizes)
         ring = np.repeat(np.arange(traced.sum()), sizes[traced])
         rings = shapely.linearrings(np.column_stack([bx[keep], by[keep]]), indices=ring)
-        out[traced] = shapely.make_valid(shapely.polygons(rings), method="structure")
+        shapes = shapely.polygons(rings)
+        invalid = ~shapely.is_valid(shapes)
+        shapes[invalid] = shapely.make_valid(shapes[invalid], method="structure")
+        out[traced] = shapes
     return out
 
 
