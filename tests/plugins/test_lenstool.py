@@ -256,6 +256,16 @@ def test_near_far_sums_take_positions_far_apart_and_nans():
     keep = [0, 1, 3]
     exact = model.hessian_arcsec(x[keep], y[keep], z_source=2.0) / model.distance_ratio(2.0)
     np.testing.assert_allclose(values[:, keep], 0.7 * exact, rtol=1e-12, atol=1e-15)
+    # a dense grid, summed near and far by cells: a NaN position changes no other
+    axis = np.arange(-150, 150) * 0.02
+    x, y = np.meshgrid(axis + 14.0, axis - 3.0)
+    near_far = NearFarSum(model.potentials)
+    clean = near_far.evaluate("h", x, y, weights)
+    x[7, 11] = np.nan
+    values = near_far.evaluate("h", x, y, weights)
+    assert np.all(np.isnan(values[:, 7, 11]))
+    values[:, 7, 11] = clean[:, 7, 11]
+    np.testing.assert_allclose(values, clean, rtol=0, atol=1e-12)
 
 
 def test_analytic_model_without_components():
