@@ -1242,9 +1242,10 @@ class NearFarSum:
         out = np.zeros((ncomp,) + x.shape)
         if x.size == 0 or not self.params:
             return out
-        finite = np.isfinite(x) & np.isfinite(y)
-        if not finite.all():
+        bounds = (x.min(), x.max(), y.min(), y.max())
+        if not np.all(np.isfinite(bounds)):
             # no cell for positions that are not finite: their sums are NaN
+            finite = np.isfinite(x) & np.isfinite(y)
             out[:, ~finite] = np.nan
             out[:, finite] = self.evaluate(kind, x[finite], y[finite], weights, progress=progress)
             return out
@@ -1256,42 +1257,52 @@ class NearFarSum:
         key = weights.tobytes()
         flat_x, flat_y = x.ravel(), y.ravel()
         flat_out = out.reshape(ncomp, -1)
-        # The cell of every position, as a cell number.
-        cx = np.floor((flat_x - flat_x.min()) / self.cell).astype(np.int64)
-        cell_key = np.floor((flat_y - flat_y.min()) / self.cell).astype(np.int64)
-        n_columns = int(cx.max()) + 1
-        cell_key *= n_columns
-        cell_key += cx
-        del cx
-        n_cells = int(cell_key.max()) + 1
-        if n_cells <= 4 * cell_key.size:
-            occupied = np.zeros(n_cells, dtype=bool)
-            occupied[cell_key] = True
-            n_occupied = int(np.count_nonzero(occupied))
-        else:  # a few positions far apart
-            n_occupied = np.unique(cell_key).size
+        # (the same floor as that of every position, whose largest is the bound's)
+        n_columns = int(np.floor((bounds[1] - bounds[0]) / self.cell)) + 1
+
+        def cell_keys(step):
+            """The cell number of every ``step``-th position."""
+            keys = np.floor((flat_y[::step] - bounds[2]) / self.cell).astype(np.int64)
+            keys *= n_columns
+            keys += np.floor((flat_x[::step] - bounds[0]) / self.cell).astype(np.int64)
+            return keys
+
+        def occupied(keys):
+            """The number of distinct cell numbers."""
+            n_cells = int(keys.max()) + 1
+            if n_cells > 4 * keys.size:  # a few positions far apart
+                return np.unique(keys).size
+            seen = np.zeros(n_cells, dtype=bool)
+            seen[keys] = True
+            return int(np.count_nonzero(seen))
+
         # Positions spread thinly over many cells (the vertices of lines, a
-        # coarse lattice) would cost more, one small cell at a time, than one
-        # exact pass over all of them.
-        exact = flat_x.size * len(self.params) <= _CELL_COST * n_occupied
+        # coarse lattice, tiles) would cost more, one small cell at a time, than
+        # one exact pass over all of them; the cells of every eighth position,
+        # fewer than those of all, often tell already.
+        work = flat_x.size * len(self.params)
+        exact = work <= _CELL_COST * occupied(cell_keys(8))
+        if not exact:
+            cell_key = cell_keys(1)
+            exact = work <= _CELL_COST * occupied(cell_key)
         cells = []
         if not exact:
             # group the positions by cell: one sort of the cell numbers
             order = np.argsort(cell_key, kind="stable")
             sorted_keys = cell_key[order]
+            del cell_key
             starts = np.flatnonzero(np.diff(sorted_keys, prepend=sorted_keys[0] - 1))
-            bounds = zip(starts, np.append(starts[1:], order.size))
+            groups = zip(starts, np.append(starts[1:], order.size))
         else:
-            bounds = ()
-        del cell_key
-        for start, stop in bounds:
+            groups = ()
+        for start, stop in groups:
             index = order[start:stop]
             xs, ys = flat_x[index], flat_y[index]
             level = self._level(xs.size)
             near = self._near(xs.min(), xs.max(), ys.min(), ys.max(), self.radii[level])
             cells.append((index, level, near))
         split_cost = sum(near.size * index.size for index, _, near in cells)
-        if exact or flat_x.size * len(self.params) <= split_cost + _CELL_COST * len(cells):
+        if exact or work <= split_cost + _CELL_COST * len(cells):
             out = _sum_params(kind, self.params, x, y, weights, self.chunk)
             cells = []
         if progress and cells:
