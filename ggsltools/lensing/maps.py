@@ -435,10 +435,10 @@ class _PixelFrame:
         Notes
         -----
         A block is evaluated with the pieces of the node interval of its first
-        row: a block of ``step + 1`` rows or fewer starting on a multiple of
-        its side less one, when that divides the node step, reaches at most
-        the end of that interval, where the next piece starts with the same
-        value.
+        row. When its side less one divides the node step and its first row is
+        a multiple of that (the tiles of `~ggsltools.lensing.tiles`), it ends
+        at most on the last row of the interval, where the next piece starts
+        with the same value (to rounding).
         """
         row0 = np.asarray(row0, dtype=np.int64)
         col0 = np.asarray(col0, dtype=np.int64)
