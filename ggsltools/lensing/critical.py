@@ -36,6 +36,7 @@ from ..staging import staged_paths
 from ..units import to_arcsec
 from .contours import TiledField
 from .maps import (
+    _eigenvalues,
     _grid_pixel_scale,
     _grid_xy,
     _hessian_at,
@@ -47,7 +48,7 @@ from .maps import (
     pixel_to_model,
     tangent_plane_grid,
 )
-from .tiles import TILE, TiledEigenvalues, _eigenvalues
+from .tiles import TILE, TiledEigenvalues
 
 __all__ = [
     "KINDS",

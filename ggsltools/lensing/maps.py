@@ -654,6 +654,24 @@ def _points_method(model, what):
     return getattr(model, f"{what}_arcsec")
 
 
+def _eigenvalues(hessian):
+    """lambda_t and lambda_r of second derivatives (3, ...)."""
+    psi_xx, psi_xy, psi_yy = hessian
+    one_minus_kappa = psi_xx + psi_yy
+    one_minus_kappa *= -0.5
+    one_minus_kappa += 1.0
+    gamma = np.asarray(psi_xx - psi_yy)
+    gamma *= 0.5
+    # |gamma| as a square root: numpy's hypot is several times slower
+    gamma *= gamma
+    gamma += psi_xy * psi_xy
+    np.sqrt(gamma, out=gamma)
+    return {
+        "tangential": one_minus_kappa - gamma,
+        "radial": np.add(one_minus_kappa, gamma, out=gamma),
+    }
+
+
 def derive_quantity(hessian, name):
     """One lensing quantity from the second derivatives of the potential.
 
@@ -686,14 +704,12 @@ def derive_quantity(hessian, name):
         return gamma1
     if name == "gamma2":
         return np.array(psi_xy, dtype=float)
-    gamma = np.hypot(gamma1, psi_xy)
     if name == "gamma":
-        return gamma
-    if name == "lambda_t":
-        return 1.0 - kappa - gamma
-    if name == "lambda_r":
-        return 1.0 - kappa + gamma
-    det_a = (1.0 - kappa - gamma) * (1.0 - kappa + gamma)
+        return np.sqrt(gamma1 * gamma1 + psi_xy * psi_xy)
+    eigenvalues = _eigenvalues(hessian)
+    if name in ("lambda_t", "lambda_r"):
+        return eigenvalues["tangential" if name == "lambda_t" else "radial"]
+    det_a = eigenvalues["tangential"] * eigenvalues["radial"]
     if name == "det_a":
         return det_a
     with np.errstate(divide="ignore"):

@@ -31,30 +31,12 @@ import math
 import numpy as np
 
 from .contours import TiledField
-from .maps import _PixelFrame, _points_method, model_to_pixel
+from .maps import _eigenvalues, _PixelFrame, _points_method, model_to_pixel
 
 __all__ = ["TILE", "TiledEigenvalues"]
 
 #: Side of a tile, in pixels.
 TILE = 8
-
-
-def _eigenvalues(hessian):
-    """lambda_t and lambda_r of second derivatives (3, ...)."""
-    psi_xx, psi_xy, psi_yy = hessian
-    one_minus_kappa = psi_xx + psi_yy
-    one_minus_kappa *= -0.5
-    one_minus_kappa += 1.0
-    gamma = psi_xx - psi_yy
-    gamma *= 0.5
-    # |gamma| as a square root: numpy's hypot is several times slower
-    gamma *= gamma
-    gamma += psi_xy * psi_xy
-    np.sqrt(gamma, out=gamma)
-    return {
-        "tangential": one_minus_kappa - gamma,
-        "radial": np.add(one_minus_kappa, gamma, out=gamma),
-    }
 
 
 def _corner_flags(lam):
