@@ -37,6 +37,22 @@ except ImportError:  # numba is optional
 _BLOCK = 256
 
 
+def _i05_constants(eps):
+    """The constants of the I0.5 terms of a potential of ellipticity ``eps``.
+
+    2 sqrt(eps), (1 - eps) / (1 + eps), (1 - eps^2) / (2 sqrt(eps)),
+    1 / (1 + eps)^2 and 1 / (1 - eps)^2.
+    """
+    sqe2 = 2.0 * math.sqrt(eps)
+    return (
+        sqe2,
+        (1.0 - eps) / (1.0 + eps),
+        (1.0 - eps * eps) / sqe2,
+        1.0 / (1.0 + eps) ** 2,
+        1.0 / (1.0 - eps) ** 2,
+    )
+
+
 def _isothermal_hessian_sum(x, y, k, out):
     """Add second derivatives of dPIE / PIEMD / SIE / SIS potentials to ``out`` (3, n).
 
@@ -69,12 +85,7 @@ def _isothermal_hessian_sum(x, y, k, out):
             if k[i, 8] > 0.0:
                 # The I0.5 terms of the core and (when finite) cut radii, as
                 # profiles._i05_derivatives writes them.
-                eps = k[i, 7]
-                sqe2 = 2.0 * math.sqrt(eps)
-                cx1 = (1.0 - eps) / (1.0 + eps)
-                amp = (1.0 - eps * eps) / sqe2
-                ex1 = 1.0 / (1.0 + eps) ** 2
-                ey1 = 1.0 / (1.0 - eps) ** 2
+                sqe2, cx1, amp, ex1, ey1 = _i05_constants(k[i, 7])
                 kx = sqe2 * ex1
                 ky = sqe2 * ey1
                 n_terms = 2 if s < math.inf else 1
@@ -180,12 +191,7 @@ def _isothermal_deflection_sum(x, y, k, out):
             if k[i, 8] > 0.0:
                 # The I0.5 terms of the core and (when finite) cut radii, as
                 # profiles._i05 writes them.
-                eps = k[i, 7]
-                sqe2 = 2.0 * math.sqrt(eps)
-                cx1 = (1.0 - eps) / (1.0 + eps)
-                amp = (1.0 - eps * eps) / sqe2
-                ex1 = 1.0 / (1.0 + eps) ** 2
-                ey1 = 1.0 / (1.0 - eps) ** 2
+                sqe2, cx1, amp, ex1, ey1 = _i05_constants(k[i, 7])
                 n_terms = 2 if s < math.inf else 1
                 for term in range(n_terms):
                     w = a if term == 0 else s
@@ -583,6 +589,10 @@ if numba is not None:
     # or NaN, as the formulas expect) lets the compiler vectorise the loops.
     _FASTMATH = {"nsz", "arcp", "contract", "afn", "reassoc"}
     _compile = numba.njit(cache=True, nogil=True, error_model="numpy", fastmath=_FASTMATH)
+    # compiled before the sums, which call it by this name
+    _i05_constants = numba.njit(
+        cache=True, inline="always", error_model="numpy", fastmath=_FASTMATH
+    )(_i05_constants)
     isothermal_sum_deflection_serial = _compile(_isothermal_deflection_sum)
     isothermal_sum_deflection = _over_threads(isothermal_sum_deflection_serial)
     isothermal_sum_hessian_serial = _compile(_isothermal_hessian_sum)
